@@ -1,0 +1,49 @@
+# Regard — the two commands are `make run` and `make test`; the rest are parts of them.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PG_URL ?= postgres://postgres@127.0.0.1:5432/regard
+PYTEST_ARGS ?=
+
+.PHONY: run test install lint typecheck test-sqlite test-postgres services e2e bench bench-match clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/regard serve
+
+services:
+	@bash scripts/ensure-services.sh
+
+lint: install
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+	$(BIN)/python scripts/check_configuration_docs.py
+
+typecheck: install
+	$(BIN)/mypy
+
+test-sqlite: install services
+	env -u DATABASE_URL $(BIN)/pytest $(PYTEST_ARGS)
+
+test-postgres: install services
+	DATABASE_URL=$(PG_URL) $(BIN)/pytest $(PYTEST_ARGS)
+
+test: lint typecheck test-sqlite test-postgres
+
+e2e: install services
+	$(BIN)/pytest tests/e2e $(PYTEST_ARGS)
+
+bench: install services
+	$(BIN)/python -m tests.bench.run $(BENCH_ARGS)
+
+clean:
+	rm -rf var .mypy_cache .ruff_cache

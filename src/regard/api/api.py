@@ -1,0 +1,27 @@
+"""The REST API at /api/v1/, assembled from each app's router."""
+
+from __future__ import annotations
+
+from ninja import NinjaAPI
+
+from regard.api import errors
+from regard.api.auth import BearerToken
+from regard.customers.api import merges_router, orders_router
+from regard.customers.api import router as customers_router
+from regard.privacy.api import router as privacy_router
+
+api = NinjaAPI(
+    title="Regard API",
+    version="1",
+    description="Customers, identifiers, orders and timelines. Authenticate with "
+    "`Authorization: Bearer <token>` (create one with `regard token create --user NAME`).",
+    urls_namespace="api-v1",
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+    auth=BearerToken(),
+)
+errors.install(api)
+api.add_router("/customers", customers_router)
+api.add_router("/orders", orders_router)
+api.add_router("/merges", merges_router)
+api.add_router("/audit", privacy_router)

@@ -1,0 +1,11 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from regard.api.api import api
+
+urlpatterns = [
+    path("", include("regard.web.urls")),
+    path("customers/", include("regard.customers.urls")),
+    path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
+]

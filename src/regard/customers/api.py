@@ -1,0 +1,183 @@
+"""Customers, identifiers, orders, timelines and merges over HTTP (C1, C8). Thin: services decide."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ninja import Query, Router, Status
+
+from regard.api.auth import ApiRequest
+from regard.customers import selectors, services
+from regard.customers.models import Customer
+from regard.customers.schemas import (
+    CustomerIn,
+    CustomerOut,
+    CustomerPage,
+    CustomerPatch,
+    CustomerRefIn,
+    IdentifierIn,
+    IdentifierOut,
+    MergeIn,
+    MergeOut,
+    OrderIn,
+    OrderOut,
+    TimelineEventOut,
+    TimelinePageOut,
+)
+from regard.errors import InvalidInput, NotFound
+from regard.privacy import access
+from regard.privacy.roles import Capability
+
+router = Router(tags=["customers"])
+orders_router = Router(tags=["orders"])
+merges_router = Router(tags=["merges"])
+
+
+def _profile_changes(payload: CustomerIn | CustomerPatch, *, partial: bool) -> dict[str, Any]:
+    data = payload.model_dump(exclude_unset=partial, exclude={"identifiers", "address"})
+    changes = {k: v for k, v in data.items() if v is not None or partial}
+    if partial and changes.get("preferred_name", "") is None:
+        raise InvalidInput("preferred_name: must not be null.", field="preferred_name")
+    if payload.address is not None:
+        address = payload.address.model_dump(exclude_unset=partial)
+        changes.update({k: v for k, v in address.items() if v is not None or partial})
+    return changes
+
+
+@router.post("", response={201: CustomerOut}, summary="Create a customer")
+def create_customer(request: ApiRequest, payload: CustomerIn) -> Status[CustomerOut]:
+    access.require(request.auth, Capability.CUSTOMER_WRITE)
+    customer = services.customer_create(
+        actor=request.auth,
+        identifiers=[services.IdentifierInput(i.kind, i.value) for i in payload.identifiers],
+        **_profile_changes(payload, partial=False),
+    )
+    return Status(201, CustomerOut.from_model(customer))
+
+
+@router.get("", response=CustomerPage, summary="Search customers by name or any identifier")
+def search_customers(
+    request: ApiRequest,
+    q: str = "",
+    limit: int = Query(50, ge=1, le=200),
+) -> CustomerPage:
+    found = selectors.customer_search(actor=request.auth, query=q, limit=limit + 1)
+    page = found[:limit]
+    identifiers = selectors.identifiers_by_customer([c.pk for c in page])
+    return CustomerPage(
+        items=[CustomerOut.from_model(c, identifiers.get(c.pk, [])) for c in page],
+        next_offset=None,
+    )
+
+
+@router.get("/resolve", response=CustomerOut, summary="Find the customer behind an identifier")
+def resolve_customer(request: ApiRequest, kind: str, value: str) -> CustomerOut:
+    access.require(request.auth, Capability.CUSTOMER_READ)
+    customer = selectors.customer_resolve(kind=kind, value=value)
+    if customer is None:
+        raise NotFound(f"No customer has {kind} '{value}'.", field="value")
+    customer = selectors.customer_get(actor=request.auth, customer_id=customer.pk)
+    return CustomerOut.from_model(customer)
+
+
+@router.get("/{customer_id}", response=CustomerOut, summary="One customer")
+def get_customer(request: ApiRequest, customer_id: int) -> CustomerOut:
+    return CustomerOut.from_model(selectors.customer_get(actor=request.auth, customer_id=customer_id))
+
+
+@router.patch("/{customer_id}", response=CustomerOut, summary="Change a customer's profile")
+def update_customer(request: ApiRequest, customer_id: int, payload: CustomerPatch) -> CustomerOut:
+    access.require(request.auth, Capability.CUSTOMER_WRITE)
+    customer = selectors.customer_get(actor=request.auth, customer_id=customer_id)
+    customer = services.customer_update(
+        actor=request.auth, customer=customer, changes=_profile_changes(payload, partial=True)
+    )
+    return CustomerOut.from_model(customer)
+
+
+@router.post("/{customer_id}/identifiers", response={201: IdentifierOut}, summary="Add an identifier")
+def add_identifier(request: ApiRequest, customer_id: int, payload: IdentifierIn) -> Status[IdentifierOut]:
+    access.require(request.auth, Capability.CUSTOMER_WRITE)
+    customer = selectors.customer_get(actor=request.auth, customer_id=customer_id)
+    identifier = services.identifier_add(
+        actor=request.auth, customer=customer, kind=payload.kind, value=payload.value
+    )
+    return Status(201, IdentifierOut.from_model(identifier))
+
+
+@router.get(
+    "/{customer_id}/timeline",
+    response=TimelinePageOut,
+    summary="The customer's timeline, newest first",
+)
+def customer_timeline(
+    request: ApiRequest,
+    customer_id: int,
+    cursor: str | None = None,
+    limit: int = Query(50, ge=1, le=200),
+) -> TimelinePageOut:
+    access.require(request.auth, Capability.CUSTOMER_READ)
+    customer = Customer.objects.filter(pk=customer_id).first()
+    if customer is None:
+        raise NotFound(f"No customer with id {customer_id}.", field="id")
+    page = selectors.timeline_page(actor=request.auth, customer=customer, cursor=cursor, limit=limit)
+    return TimelinePageOut(
+        items=[TimelineEventOut.from_model(e) for e in page.events], next_cursor=page.next_cursor
+    )
+
+
+@router.post("/{customer_id}/merge", response={201: MergeOut}, summary="Merge another customer into this one")
+def merge_customer(request: ApiRequest, customer_id: int, payload: MergeIn) -> Status[MergeOut]:
+    access.require(request.auth, Capability.CUSTOMER_MERGE)
+    survivor = selectors.customer_get(actor=request.auth, customer_id=customer_id)
+    absorbed = Customer.objects.filter(pk=payload.absorbed_id).first()
+    if absorbed is None:
+        raise NotFound(f"absorbed_id: no customer with id {payload.absorbed_id}.", field="absorbed_id")
+    merge = services.customer_merge(survivor=survivor, absorbed=absorbed, actor=request.auth)
+    return Status(201, MergeOut.from_model(merge))
+
+
+@merges_router.post("/{merge_id}/undo", response=MergeOut, summary="Undo a merge exactly")
+def undo_merge(request: ApiRequest, merge_id: int) -> MergeOut:
+    merge = selectors.merge_get(actor=request.auth, merge_id=merge_id)
+    return MergeOut.from_model(services.merge_undo(merge=merge, actor=request.auth))
+
+
+def _customer_for(ref: CustomerRefIn) -> Customer:
+    if ref.id is not None:
+        customer = Customer.objects.filter(pk=ref.id).first()
+        if customer is None:
+            raise NotFound(f"customer.id: no customer with id {ref.id}.", field="customer.id")
+        return customer
+    if ref.kind and ref.value:
+        found = selectors.customer_resolve(kind=ref.kind, value=ref.value)
+        if found is None:
+            raise NotFound(f"customer: no customer has {ref.kind} '{ref.value}'.", field="customer.value")
+        return found
+    raise InvalidInput("customer: give either id or kind and value.", field="customer")
+
+
+@orders_router.post("", response={201: OrderOut}, summary="Record an order")
+def record_order(request: ApiRequest, payload: OrderIn) -> Status[OrderOut]:
+    access.require(request.auth, Capability.ORDER_WRITE)
+    customer = _customer_for(payload.customer)
+    if customer.merged_into_id is not None:
+        customer = Customer.objects.get(pk=customer.merged_into_id)
+    order = services.order_record(
+        actor=request.auth,
+        customer=customer,
+        order_number=payload.order_number,
+        purchased_at=payload.purchased_at,
+        currency=payload.currency,
+        lines=[
+            services.OrderLineInput(
+                sku=line.sku,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                product_name=line.name or "",
+                category=line.category or "",
+            )
+            for line in payload.lines
+        ],
+    )
+    return Status(201, OrderOut.from_model(order))

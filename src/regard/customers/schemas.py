@@ -1,0 +1,242 @@
+"""Request and response shapes of the customers API."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from ninja import Schema
+from pydantic import Field
+
+from regard.customers.models import Customer, Identifier, MergeRecord, Order, TimelineEvent
+
+
+class AddressIn(Schema):
+    street: str | None = Field(default=None, max_length=300)
+    locality: str | None = Field(default=None, max_length=200)
+    postcode: str | None = Field(default=None, max_length=20)
+    region: str | None = Field(default=None, max_length=200)
+    country: str | None = Field(default=None, max_length=2)
+
+
+class IdentifierIn(Schema):
+    kind: str
+    value: str = Field(max_length=320)
+
+
+class CustomerIn(Schema):
+    preferred_name: str = Field(min_length=1, max_length=200)
+    formality: str | None = None
+    salutation: str | None = None
+    given_name: str | None = None
+    family_name: str | None = None
+    date_of_birth: str | None = None
+    address: AddressIn | None = None
+    language: str | None = None
+    time_zone: str | None = None
+    identifiers: list[IdentifierIn] = Field(default_factory=list, max_length=50)
+
+
+class CustomerPatch(Schema):
+    preferred_name: str | None = Field(default=None, min_length=1, max_length=200)
+    formality: str | None = None
+    salutation: str | None = None
+    given_name: str | None = None
+    family_name: str | None = None
+    date_of_birth: str | None = None
+    address: AddressIn | None = None
+    language: str | None = None
+    time_zone: str | None = None
+
+
+class AddressOut(Schema):
+    street: str
+    locality: str
+    postcode: str
+    region: str
+    country: str
+
+
+class IdentifierOut(Schema):
+    kind: str
+    value: str
+    value_raw: str
+    source: str
+    first_seen_at: datetime
+
+    @staticmethod
+    def from_model(identifier: Identifier) -> IdentifierOut:
+        return IdentifierOut(
+            kind=identifier.kind,
+            value=identifier.value_normalised,
+            value_raw=identifier.value_raw,
+            source=identifier.source,
+            first_seen_at=identifier.first_seen_at,
+        )
+
+
+class CustomerOut(Schema):
+    id: int
+    preferred_name: str
+    formality: str
+    salutation: str
+    greeting: str
+    given_name: str
+    family_name: str
+    date_of_birth: date | None
+    address: AddressOut
+    language: str
+    time_zone: str
+    merged_into: int | None
+    created_at: datetime
+    updated_at: datetime
+    identifiers: list[IdentifierOut]
+
+    @staticmethod
+    def from_model(customer: Customer, identifiers: list[Identifier] | None = None) -> CustomerOut:
+        if identifiers is None:
+            identifiers = list(customer.identifiers.all())
+        return CustomerOut(
+            id=customer.pk,
+            preferred_name=customer.preferred_name,
+            formality=customer.formality,
+            salutation=customer.salutation,
+            greeting=customer.greeting,
+            given_name=customer.given_name,
+            family_name=customer.family_name,
+            date_of_birth=customer.date_of_birth,
+            address=AddressOut(
+                street=customer.street,
+                locality=customer.locality,
+                postcode=customer.postcode,
+                region=customer.region,
+                country=customer.country,
+            ),
+            language=customer.language,
+            time_zone=customer.time_zone,
+            merged_into=customer.merged_into_id,
+            created_at=customer.created_at,
+            updated_at=customer.updated_at,
+            identifiers=[IdentifierOut.from_model(i) for i in identifiers],
+        )
+
+
+class CustomerPage(Schema):
+    items: list[CustomerOut]
+    next_offset: int | None
+
+
+class CustomerRefIn(Schema):
+    """A customer given by id or by any identifier (kind and value)."""
+
+    id: int | None = None
+    kind: str | None = None
+    value: str | None = None
+
+
+class OrderLineIn(Schema):
+    sku: str = Field(min_length=1, max_length=64)
+    name: str | None = Field(default=None, max_length=300)
+    category: str | None = Field(default=None, max_length=100)
+    quantity: int = Field(ge=1, le=100000)
+    unit_price: Decimal = Field(ge=0, max_digits=12, decimal_places=2)
+
+
+class OrderIn(Schema):
+    customer: CustomerRefIn
+    order_number: str = Field(min_length=1, max_length=64)
+    purchased_at: datetime
+    currency: str = Field(min_length=3, max_length=3)
+    lines: list[OrderLineIn] = Field(min_length=1, max_length=500)
+
+
+class OrderLineOut(Schema):
+    sku: str
+    name: str
+    category: str
+    quantity: int
+    unit_price: Decimal
+
+
+class OrderOut(Schema):
+    id: int
+    customer_id: int
+    order_number: str
+    purchased_at: datetime
+    currency: str
+    lines: list[OrderLineOut]
+
+    @staticmethod
+    def from_model(order: Order) -> OrderOut:
+        return OrderOut(
+            id=order.pk,
+            customer_id=order.customer_id,
+            order_number=order.order_number,
+            purchased_at=order.purchased_at,
+            currency=order.currency,
+            lines=[
+                OrderLineOut(
+                    sku=line.product.sku,
+                    name=line.product.name,
+                    category=line.product.category,
+                    quantity=line.quantity,
+                    unit_price=line.unit_price,
+                )
+                for line in order.lines.select_related("product")
+            ],
+        )
+
+
+class TimelineEventOut(Schema):
+    id: int
+    customer_id: int
+    kind: str
+    channel: str
+    summary: str
+    occurred_at: datetime
+    subject_type: str
+    subject_id: str
+
+    @staticmethod
+    def from_model(event: TimelineEvent) -> TimelineEventOut:
+        return TimelineEventOut(
+            id=event.pk,
+            customer_id=event.customer_id,
+            kind=event.kind,
+            channel=event.channel,
+            summary=event.summary,
+            occurred_at=event.occurred_at,
+            subject_type=event.subject_type,
+            subject_id=event.subject_id,
+        )
+
+
+class TimelinePageOut(Schema):
+    items: list[TimelineEventOut]
+    next_cursor: str | None
+
+
+class MergeIn(Schema):
+    absorbed_id: int
+
+
+class MergeOut(Schema):
+    id: int
+    survivor_id: int
+    absorbed_id: int
+    merged_at: datetime
+    moved: dict[str, int]
+    survivor_fields_filled: list[str]
+    undone_at: datetime | None
+
+    @staticmethod
+    def from_model(merge: MergeRecord) -> MergeOut:
+        return MergeOut(
+            id=merge.pk,
+            survivor_id=merge.survivor_id,
+            absorbed_id=merge.absorbed_id,
+            merged_at=merge.merged_at,
+            moved={k: len(v) for k, v in merge.moved.items()},
+            survivor_fields_filled=sorted(merge.survivor_fields_filled),
+            undone_at=merge.undone_at,
+        )

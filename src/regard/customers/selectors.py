@@ -1,0 +1,196 @@
+"""Every non-trivial read of customers (C1). Reads of personal data take the actor and are audited."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from regard.customers import normalise
+from regard.customers.models import (
+    Customer,
+    Identifier,
+    MergeRecord,
+    Order,
+    OrderLine,
+    TimelineEvent,
+)
+from regard.errors import InvalidInput, NotFound, RegardError
+from regard.privacy import access
+from regard.privacy.access import AnyUser
+from regard.privacy.roles import Capability
+from regard.privacy.services import audit_record_reads
+
+
+def customer_resolve(*, kind: str, value: str) -> Customer | None:
+    """The customer behind an identifier, by one indexed lookup of its normalised form (S20)."""
+    normalised = normalise.normalise_identifier(kind, value)
+    identifier = (
+        Identifier.objects.select_related("customer").filter(kind=kind, value_normalised=normalised).first()
+    )
+    return identifier.customer if identifier else None
+
+
+def customer_get(*, actor: AnyUser, customer_id: int, via: str = "api") -> Customer:
+    access.require(actor, Capability.CUSTOMER_READ)
+    customer = Customer.objects.filter(pk=customer_id).first()
+    if customer is None:
+        raise NotFound(f"No customer with id {customer_id}.", field="id")
+    audit_record_reads(actor=actor, customer_ids=[customer.pk], object_type="customer", via=via)
+    return customer
+
+
+def customer_search(*, actor: AnyUser, query: str, limit: int = 50, via: str = "api") -> list[Customer]:
+    """Customers whose name contains the query, or who own an identifier equal to it."""
+    access.require(actor, Capability.CUSTOMER_READ)
+    query = query.strip()
+    customers = Customer.objects.filter(merged_into__isnull=True)
+    if query:
+        matches = Q(search_text__contains=normalise.search_key(query))
+        owner_ids = _identifier_owner_ids(query)
+        if owner_ids:
+            matches |= Q(pk__in=owner_ids)
+        if query.isdigit():
+            matches |= Q(pk=int(query))
+        customers = customers.filter(matches)
+    found = list(customers.order_by("search_text", "id")[:limit])
+    audit_record_reads(
+        actor=actor,
+        customer_ids=[c.pk for c in found],
+        object_type="customer",
+        via=via,
+        detail={"search": True},
+    )
+    return found
+
+
+def _identifier_owner_ids(query: str) -> list[int]:
+    candidates: list[tuple[str, str]] = []
+    for kind in Identifier.Kind.values:
+        try:
+            candidates.append((kind, normalise.normalise_identifier(kind, query)))
+        except RegardError:
+            continue
+    if not candidates:
+        return []
+    condition = Q()
+    for kind, value in candidates:
+        condition |= Q(kind=kind, value_normalised=value)
+    return list(Identifier.objects.filter(condition).values_list("customer_id", flat=True)[:20])
+
+
+def customer_group_ids(customer: Customer) -> list[int]:
+    """The customer and every profile merged into it, at any depth (timeline is read across them)."""
+    group = [customer.pk]
+    frontier = [customer.pk]
+    while frontier:
+        frontier = list(Customer.objects.filter(merged_into_id__in=frontier).values_list("pk", flat=True))
+        group.extend(frontier)
+    return group
+
+
+@dataclass(frozen=True)
+class TimelinePage:
+    events: list[TimelineEvent]
+    next_cursor: str | None
+
+
+def _encode_cursor(event: TimelineEvent) -> str:
+    raw = json.dumps([event.occurred_at.isoformat(), event.pk]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        occurred, pk = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        return datetime.fromisoformat(occurred), int(pk)
+    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError):
+        raise InvalidInput("cursor: not a cursor this API returned.", field="cursor") from None
+
+
+def timeline_page(
+    *,
+    actor: AnyUser,
+    customer: Customer,
+    cursor: str | None = None,
+    limit: int = 50,
+    via: str = "api",
+    audit: bool = True,
+) -> TimelinePage:
+    """Newest first, keyset-paginated so page 1,000 costs what page 1 costs."""
+    access.require(actor, Capability.CUSTOMER_READ)
+    if not 1 <= limit <= 200:
+        raise InvalidInput("limit: must be between 1 and 200.", field="limit")
+    group = customer_group_ids(customer)
+    events = TimelineEvent.objects.filter(customer_id__in=group)
+    if cursor:
+        occurred_at, pk = _decode_cursor(cursor)
+        events = events.filter(Q(occurred_at__lt=occurred_at) | Q(occurred_at=occurred_at, pk__lt=pk))
+    page = list(events.order_by("-occurred_at", "-id")[: limit + 1])
+    if audit:
+        audit_record_reads(actor=actor, customer_ids=[customer.pk], object_type="timeline", via=via)
+    has_more = len(page) > limit
+    page = page[:limit]
+    return TimelinePage(events=page, next_cursor=_encode_cursor(page[-1]) if has_more else None)
+
+
+@dataclass(frozen=True)
+class OrderSummary:
+    order: Order
+    lines: list[OrderLine]
+    age_days: int
+
+
+@dataclass(frozen=True)
+class Customer360:
+    customer: Customer
+    identifiers: list[Identifier]
+    orders: list[OrderSummary]
+    timeline: TimelinePage
+    merges: list[MergeRecord]
+
+
+def customer_360(*, actor: AnyUser, customer_id: int, via: str = "web") -> Customer360:
+    """Everything an agent needs before typing a word (C4, S10, S20), in a fixed number of queries."""
+    customer = customer_get(actor=actor, customer_id=customer_id, via=via)
+    identifiers = list(customer.identifiers.all())
+    orders: QuerySet[Order] = customer.orders.prefetch_related(
+        Prefetch("lines", queryset=OrderLine.objects.select_related("product"))
+    )
+    today = timezone.now()
+    summaries = [
+        OrderSummary(order=o, lines=list(o.lines.all()), age_days=(today - o.purchased_at).days)
+        for o in orders[:50]
+    ]
+    merges = list(
+        MergeRecord.objects.filter(Q(survivor=customer) | Q(absorbed=customer)).order_by("-merged_at")[:20]
+    )
+    timeline = timeline_page(actor=actor, customer=customer, limit=50, via=via, audit=False)
+    return Customer360(
+        customer=customer,
+        identifiers=identifiers,
+        orders=summaries,
+        timeline=timeline,
+        merges=merges,
+    )
+
+
+def merge_get(*, actor: AnyUser, merge_id: int) -> MergeRecord:
+    access.require(actor, Capability.CUSTOMER_MERGE)
+    merge = MergeRecord.objects.filter(pk=merge_id).first()
+    if merge is None:
+        raise NotFound(f"No merge with id {merge_id}.", field="id")
+    return merge
+
+
+def identifiers_by_customer(customer_ids: list[int]) -> dict[int, list[Identifier]]:
+    grouped: dict[int, list[Identifier]] = {pk: [] for pk in customer_ids}
+    for identifier in Identifier.objects.filter(customer_id__in=customer_ids).order_by("kind", "id"):
+        grouped[identifier.customer_id].append(identifier)
+    return grouped

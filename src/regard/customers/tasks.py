@@ -1,0 +1,1 @@
+"""Background tasks of the customers app (none yet: imports run in the CLI)."""

@@ -1,0 +1,63 @@
+"""Roles and the permission matrix (C7).
+
+Roles are Django groups of the same name. The matrix below is the single source of
+truth: every API route and page asks ``privacy.access.require`` for one of these
+capabilities, and docs/permissions.md is generated from this table
+(tests/privacy/test_roles.py keeps them equal).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    AGENT = "agent"
+    MARKETER = "marketer"
+    ANALYST = "analyst"
+
+
+class Capability(StrEnum):
+    CUSTOMER_READ = "customer.read"
+    CUSTOMER_WRITE = "customer.write"
+    CUSTOMER_MERGE = "customer.merge"
+    ORDER_WRITE = "order.write"
+    DATA_IMPORT = "data.import"
+    AUDIT_READ = "audit.read"
+    TOKEN_MANAGE = "token.manage"
+
+
+PERMISSION_MATRIX: dict[Capability, frozenset[Role]] = {
+    # Personal data is for the people who serve the customer; marketers work on
+    # audiences and analysts on aggregates, neither needs to read a profile.
+    Capability.CUSTOMER_READ: frozenset({Role.ADMIN, Role.AGENT}),
+    Capability.CUSTOMER_WRITE: frozenset({Role.ADMIN, Role.AGENT}),
+    Capability.CUSTOMER_MERGE: frozenset({Role.ADMIN, Role.AGENT}),
+    Capability.ORDER_WRITE: frozenset({Role.ADMIN, Role.AGENT}),
+    Capability.DATA_IMPORT: frozenset({Role.ADMIN}),
+    Capability.AUDIT_READ: frozenset({Role.ADMIN}),
+    Capability.TOKEN_MANAGE: frozenset({Role.ADMIN}),
+}
+
+CAPABILITY_DESCRIPTIONS: dict[Capability, str] = {
+    Capability.CUSTOMER_READ: "Read customer profiles, identifiers, orders and timelines",
+    Capability.CUSTOMER_WRITE: "Create and change customers, identifiers and timeline entries",
+    Capability.CUSTOMER_MERGE: "Merge two customers and undo merges",
+    Capability.ORDER_WRITE: "Record orders",
+    Capability.DATA_IMPORT: "Import customers and orders from CSV",
+    Capability.AUDIT_READ: "List the audit log",
+    Capability.TOKEN_MANAGE: "Create and revoke API tokens",
+}
+
+
+def permission_matrix_markdown() -> str:
+    roles = list(Role)
+    lines = [
+        "| capability | what it allows | " + " | ".join(r.value for r in roles) + " |",
+        "|---|---|" + "---|" * len(roles),
+    ]
+    for capability, allowed in PERMISSION_MATRIX.items():
+        marks = " | ".join("yes" if role in allowed else "—" for role in roles)
+        lines.append(f"| `{capability.value}` | {CAPABILITY_DESCRIPTIONS[capability]} | {marks} |")
+    return "\n".join(lines) + "\n"

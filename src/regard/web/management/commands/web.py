@@ -1,0 +1,37 @@
+"""`regard web`: the ASGI web server alone (production runs it beside `regard worker`)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandParser
+
+
+class Command(BaseCommand):
+    help = "Run the web server (HTTP and websockets) with uvicorn."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default=settings.REGARD_HOST)
+        parser.add_argument("--port", type=int, default=settings.REGARD_PORT)
+        parser.add_argument("--workers", type=int, default=1)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        argv = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "regard.config.asgi:application",
+            "--host",
+            options["host"],
+            "--port",
+            str(options["port"]),
+            "--workers",
+            str(options["workers"]),
+            "--ws",
+            "auto",
+            "--no-access-log",
+        ]
+        os.execv(sys.executable, argv)

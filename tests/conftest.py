@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+
+from regard.privacy.roles import Role
+from regard.privacy.services import token_create, user_create
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+class ApiClient:
+    """A test client that speaks JSON to /api/v1/ with a bearer token."""
+
+    def __init__(self, token: str | None) -> None:
+        self.client = Client()
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
+
+    def _call(self, method: str, path: str, data: Any = None, **params: Any) -> Any:
+        url = path if path.startswith("/") else f"/api/v1/{path}"
+        call = getattr(self.client, method)
+        if method in {"post", "patch", "put"}:
+            return call(
+                url,
+                data=data if data is not None else {},
+                content_type="application/json",
+                headers=self.headers,
+            )
+        return call(url, data=params or data, headers=self.headers)
+
+    def get(self, path: str, **params: Any) -> Any:
+        return self._call("get", path, **params)
+
+    def post(self, path: str, data: Any = None) -> Any:
+        return self._call("post", path, data)
+
+    def patch(self, path: str, data: Any = None) -> Any:
+        return self._call("patch", path, data)
+
+    def put(self, path: str, data: Any = None) -> Any:
+        return self._call("put", path, data)
+
+    def delete(self, path: str) -> Any:
+        return self._call("delete", path)
+
+
+@pytest.fixture
+def make_user(db: None) -> Callable[..., User]:
+    counter = {"n": 0}
+
+    def make(*roles: Role, username: str | None = None, password: str = "correct horse battery") -> User:
+        counter["n"] += 1
+        name = username or f"{'-'.join(r.value for r in roles) or 'norole'}{counter['n']}"
+        return user_create(username=name, password=password, roles=roles)
+
+    return make
+
+
+@pytest.fixture
+def api_for(make_user: Callable[..., User]) -> Callable[..., ApiClient]:
+    def make(*roles: Role) -> ApiClient:
+        user = make_user(*roles)
+        return ApiClient(token_create(username=user.get_username()).secret)
+
+    return make
+
+
+@pytest.fixture
+def admin_api(api_for: Callable[..., ApiClient]) -> ApiClient:
+    return api_for(Role.ADMIN)
+
+
+@pytest.fixture
+def agent_api(api_for: Callable[..., ApiClient]) -> ApiClient:
+    return api_for(Role.AGENT)
+
+
+@pytest.fixture
+def anonymous_api(db: None) -> ApiClient:
+    return ApiClient(None)
