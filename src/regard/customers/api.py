@@ -60,13 +60,13 @@ def search_customers(
     request: ApiRequest,
     q: str = "",
     limit: int = Query(50, ge=1, le=200),
+    offset: int = Query(0, ge=0),
 ) -> CustomerPage:
-    found = selectors.customer_search(actor=request.auth, query=q, limit=limit + 1)
-    page = found[:limit]
-    identifiers = selectors.identifiers_by_customer([c.pk for c in page])
+    page = selectors.customer_search(actor=request.auth, query=q, limit=limit, offset=offset)
+    identifiers = selectors.identifiers_by_customer([c.pk for c in page.customers])
     return CustomerPage(
-        items=[CustomerOut.from_model(c, identifiers.get(c.pk, [])) for c in page],
-        next_offset=None,
+        items=[CustomerOut.from_model(c, identifiers.get(c.pk, [])) for c in page.customers],
+        next_offset=page.next_offset,
     )
 
 

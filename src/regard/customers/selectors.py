@@ -45,9 +45,21 @@ def customer_get(*, actor: AnyUser, customer_id: int, via: str = "api") -> Custo
     return customer
 
 
-def customer_search(*, actor: AnyUser, query: str, limit: int = 50, via: str = "api") -> list[Customer]:
+@dataclass(frozen=True)
+class CustomerSearchPage:
+    customers: list[Customer]
+    next_offset: int | None
+
+
+def customer_search(
+    *, actor: AnyUser, query: str, limit: int = 50, offset: int = 0, via: str = "api"
+) -> CustomerSearchPage:
     """Customers whose name contains the query, or who own an identifier equal to it."""
     access.require(actor, Capability.CUSTOMER_READ)
+    if not 1 <= limit <= 200:
+        raise InvalidInput("limit: must be between 1 and 200.", field="limit")
+    if offset < 0:
+        raise InvalidInput("offset: must not be negative.", field="offset")
     query = query.strip()
     customers = Customer.objects.filter(merged_into__isnull=True)
     if query:
@@ -58,15 +70,16 @@ def customer_search(*, actor: AnyUser, query: str, limit: int = 50, via: str = "
         if query.isdigit():
             matches |= Q(pk=int(query))
         customers = customers.filter(matches)
-    found = list(customers.order_by("search_text", "id")[:limit])
+    found = list(customers.order_by("search_text", "id")[offset : offset + limit + 1])
+    page = found[:limit]
     audit_record_reads(
         actor=actor,
-        customer_ids=[c.pk for c in found],
+        customer_ids=[c.pk for c in page],
         object_type="customer",
         via=via,
         detail={"search": True},
     )
-    return found
+    return CustomerSearchPage(customers=page, next_offset=offset + limit if len(found) > limit else None)
 
 
 def _identifier_owner_ids(query: str) -> list[int]:

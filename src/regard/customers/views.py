@@ -19,7 +19,9 @@ class HtmxRequest(HttpRequest):
 def customer_search(request: HtmxRequest) -> HttpResponse:
     query = request.GET.get("q", "")
     customers = (
-        selectors.customer_search(actor=request.user, query=query, limit=50, via="web") if query else []
+        selectors.customer_search(actor=request.user, query=query, limit=50, via="web").customers
+        if query
+        else []
     )
     context = {"query": query, "customers": customers}
     template = "customers/_results.html" if request.htmx else "customers/search.html"
