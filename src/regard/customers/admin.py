@@ -1,4 +1,7 @@
+from typing import Any
+
 from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
 
 from regard.customers.models import (
     Customer,
@@ -9,12 +12,51 @@ from regard.customers.models import (
     Product,
     TimelineEvent,
 )
+from regard.privacy.services import audit_record_reads
 
 # The back office reads everything; changes to people go through services, so the
 # change forms here are read-only and merges are undone from the API or Customer 360.
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
+    # Invariant 6: the back office shows personal data too, so its reads are audited.
+    customer_field = "customer_id"
+
+    def _customer_ids(self, objects: Any) -> list[int]:
+        return sorted({getattr(o, self.customer_field) for o in objects if getattr(o, self.customer_field)})
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        response = super().changelist_view(request, extra_context)
+        changelist = getattr(response, "context_data", {}).get("cl")
+        if changelist is not None:
+            audit_record_reads(
+                actor=request.user,
+                customer_ids=self._customer_ids(changelist.result_list),
+                object_type=self.model._meta.model_name or "",
+                via="admin",
+            )
+        return response
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        response = super().change_view(request, object_id, form_url, extra_context)
+        original = getattr(response, "context_data", {}).get("original")
+        if original is not None:
+            audit_record_reads(
+                actor=request.user,
+                customer_ids=self._customer_ids([original]),
+                object_type=self.model._meta.model_name or "",
+                via="admin",
+            )
+        return response
+
     def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
         return False
 
@@ -34,6 +76,7 @@ class IdentifierInline(admin.TabularInline):
 
 @admin.register(Customer)
 class CustomerAdmin(ReadOnlyAdmin):
+    customer_field = "pk"
     list_display = (
         "id",
         "preferred_name",
