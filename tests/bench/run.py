@@ -21,14 +21,18 @@ import tests.bench as package
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--only", default="")
     args = parser.parse_args(argv)
     if not 0 < args.scale <= 1:
         parser.error("--scale: must be in (0, 1]")
     names = sorted(
-        m.name for m in pkgutil.iter_modules(package.__path__) if m.name.startswith("bench_") and args.only in m.name
+        m.name
+        for m in pkgutil.iter_modules(package.__path__)
+        if m.name.startswith("bench_") and args.only in m.name
     )
     if not names:
         print(f"no benchmark matches '{args.only}'", file=sys.stderr)
