@@ -324,20 +324,19 @@ def _clean_currency(currency: str) -> str:
     return code
 
 
-@transaction.atomic
-def order_record(
+# OrderLine.unit_price is DecimalField(max_digits=12, decimal_places=2).
+MAX_UNIT_PRICE = Decimal("9999999999.99")
+
+
+def order_clean(
     *,
-    actor: Actor,
-    customer: Customer,
     order_number: str,
     purchased_at: datetime,
     currency: str,
     lines: Sequence[OrderLineInput],
-    source: str = "api",
-    via: str = "api",
-    now: datetime | None = None,
-) -> Order:
-    now = now or timezone.now()
+    now: datetime,
+) -> tuple[str, str]:
+    """Validate an order (the API and the CSV import share this); return (order number, currency)."""
     number = (order_number or "").strip()
     if not number or len(number) > 64:
         raise InvalidInput("order_number: must be 1–64 characters.", field="order_number")
@@ -360,6 +359,31 @@ def order_record(
                 f"lines[{index}].unit_price: must not be negative.",
                 field=f"lines[{index}].unit_price",
             )
+        if line.unit_price > MAX_UNIT_PRICE or line.unit_price != line.unit_price.quantize(Decimal("0.01")):
+            raise InvalidInput(
+                f"lines[{index}].unit_price: at most {MAX_UNIT_PRICE} with two decimal places.",
+                field=f"lines[{index}].unit_price",
+            )
+    return number, code
+
+
+@transaction.atomic
+def order_record(
+    *,
+    actor: Actor,
+    customer: Customer,
+    order_number: str,
+    purchased_at: datetime,
+    currency: str,
+    lines: Sequence[OrderLineInput],
+    source: str = "api",
+    via: str = "api",
+    now: datetime | None = None,
+) -> Order:
+    now = now or timezone.now()
+    number, code = order_clean(
+        order_number=order_number, purchased_at=purchased_at, currency=currency, lines=lines, now=now
+    )
     existing = Order.objects.filter(order_number=number).values_list("customer_id", flat=True).first()
     if existing is not None:
         raise Conflict(
