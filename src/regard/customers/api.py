@@ -160,9 +160,7 @@ def _customer_for(ref: CustomerRefIn) -> Customer:
 @orders_router.post("", response={201: OrderOut}, summary="Record an order")
 def record_order(request: ApiRequest, payload: OrderIn) -> Status[OrderOut]:
     access.require(request.auth, Capability.ORDER_WRITE)
-    customer = _customer_for(payload.customer)
-    if customer.merged_into_id is not None:
-        customer = Customer.objects.get(pk=customer.merged_into_id)
+    customer = selectors.customer_current(_customer_for(payload.customer))
     order = services.order_record(
         actor=request.auth,
         customer=customer,

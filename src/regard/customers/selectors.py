@@ -97,6 +97,13 @@ def _identifier_owner_ids(query: str) -> list[int]:
     return list(Identifier.objects.filter(condition).values_list("customer_id", flat=True)[:20])
 
 
+def customer_current(customer: Customer) -> Customer:
+    """The profile that holds this person's data now: the survivor at the end of any merge chain."""
+    while customer.merged_into_id is not None:
+        customer = Customer.objects.get(pk=customer.merged_into_id)
+    return customer
+
+
 def customer_group_ids(customer: Customer) -> list[int]:
     """The customer and every profile merged into it, at any depth (timeline is read across them)."""
     group = [customer.pk]

@@ -554,11 +554,18 @@ def merge_undo(
     survivor = Customer.objects.select_for_update().get(pk=merge.survivor_id)
     absorbed = Customer.objects.select_for_update().get(pk=merge.absorbed_id)
     if survivor.merged_into_id is not None:
+        # Undo runs newest first: the later merge moved these rows on again.
+        later = (
+            MergeRecord.objects.filter(absorbed=survivor, undone_at__isnull=True)
+            .values_list("pk", flat=True)
+            .first()
+        )
         raise Conflict(
             f"Customer {survivor.pk} was since merged into customer {survivor.merged_into_id}; "
-            "undo that merge first.",
+            f"undo merge {later} first.",
             field="merge",
             customer_id=survivor.merged_into_id,
+            merge_id=later,
         )
 
     for key, keys in merge.moved.items():
