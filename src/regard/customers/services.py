@@ -16,7 +16,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from regard.customers import normalise
+from regard.customers import hooks, normalise
 from regard.customers.models import (
     Customer,
     Identifier,
@@ -228,6 +228,7 @@ def customer_create(
         via=via,
         now=now,
     )
+    hooks.customer_changed(customer.pk)  # e.g. look for a likely duplicate (C1)
     return customer
 
 
@@ -314,6 +315,7 @@ def identifier_add(
         via=via,
         now=now,
     )
+    hooks.customer_changed(customer.pk)
     return identifier
 
 
