@@ -6,6 +6,8 @@ from ninja import NinjaAPI
 
 from regard.api import errors
 from regard.api.auth import BearerToken
+from regard.consent.api import router as consent_router
+from regard.consent.api import suppression_router
 from regard.customers.api import merges_router, orders_router
 from regard.customers.api import router as customers_router
 from regard.privacy.api import router as privacy_router
@@ -25,3 +27,5 @@ api.add_router("/customers", customers_router)
 api.add_router("/orders", orders_router)
 api.add_router("/merges", merges_router)
 api.add_router("/audit", privacy_router)
+api.add_router("/customers", consent_router)
+api.add_router("/suppression", suppression_router)

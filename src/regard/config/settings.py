@@ -70,6 +70,8 @@ INSTALLED_APPS = [
     "regard.web",
     "regard.privacy",
     "regard.customers",
+    "regard.consent",
+    "regard.outreach",
     "regard.api",
 ]
 
@@ -108,7 +110,14 @@ TEMPLATES = [
 
 SQLITE_PATH = DATA_DIR / "regard.sqlite3"
 DATABASE_URL = env("DATABASE_URL", f"sqlite:///{SQLITE_PATH}")
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # uvicorn serves Django over ASGI, where each request has its own connection object:
+    # persistent connections (CONN_MAX_AGE) would leak one per request until PostgreSQL
+    # refuses clients, and opening one per request costs more than the query. A pool
+    # (psycopg_pool, Django ≥ 5.1) hands connections back at the end of each request.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {"min_size": 2, "max_size": 8, "timeout": 10}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     DATABASES["default"]["CONN_MAX_AGE"] = 0
@@ -180,3 +189,20 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("REGARD_LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# Consent, the contact gate and the outbox (C2, C3); see docs/configuration.md.
+REGARD_CONSENT_PURPOSES = env_list("REGARD_CONSENT_PURPOSES", "newsletter,offers,service,surveys")
+# Purposes that need no marketing consent (still subject to suppression).
+REGARD_CONSENT_FREE_PURPOSES = ["service"]
+REGARD_PUBLIC_URL = env("REGARD_PUBLIC_URL", f"http://{REGARD_HOST}:{REGARD_PORT}").rstrip("/")
+REGARD_SMTP_RELAY = env("REGARD_SMTP_RELAY", "smtp://127.0.0.1:2525")
+REGARD_MAIL_FROM = env("REGARD_MAIL_FROM", "Regard <hello@regard.localhost>")
+REGARD_MAIL_DOMAIN = env("REGARD_MAIL_DOMAIN", "regard.localhost")
+REGARD_POSTAL_ADDRESS = env(
+    "REGARD_POSTAL_ADDRESS", "Regard Demo Ltd, 1 Example Street, 10115 Berlin, Germany"
+)
+REGARD_DKIM_SELECTOR = env("REGARD_DKIM_SELECTOR", "regard")
+REGARD_SMTPD_HOST = env("REGARD_SMTPD_HOST", "127.0.0.1")
+REGARD_SMTPD_PORT = int(env("REGARD_SMTPD_PORT", "2526"))
+# Nothing but the outbox dispatcher sends (invariant 1): Django's own mail API is refused.
+EMAIL_BACKEND = "regard.outreach.sender.RefusingEmailBackend"

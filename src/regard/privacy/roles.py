@@ -16,6 +16,9 @@ class Role(StrEnum):
     AGENT = "agent"
     MARKETER = "marketer"
     ANALYST = "analyst"
+    # A marketing partner sending on the company's behalf: may check hashed
+    # addresses against the suppression list and nothing else (S5).
+    PARTNER = "partner"
 
 
 class Capability(StrEnum):
@@ -26,6 +29,12 @@ class Capability(StrEnum):
     DATA_IMPORT = "data.import"
     AUDIT_READ = "audit.read"
     TOKEN_MANAGE = "token.manage"
+    CONSENT_READ = "consent.read"
+    CONSENT_WRITE = "consent.write"
+    SUPPRESSION_CHECK = "suppression.check"
+    CAMPAIGN_MANAGE = "campaign.manage"
+    MESSAGE_SEND = "message.send"
+    EVENT_WRITE = "event.write"
 
 
 PERMISSION_MATRIX: dict[Capability, frozenset[Role]] = {
@@ -38,6 +47,13 @@ PERMISSION_MATRIX: dict[Capability, frozenset[Role]] = {
     Capability.DATA_IMPORT: frozenset({Role.ADMIN}),
     Capability.AUDIT_READ: frozenset({Role.ADMIN}),
     Capability.TOKEN_MANAGE: frozenset({Role.ADMIN}),
+    Capability.CONSENT_READ: frozenset({Role.ADMIN, Role.AGENT}),
+    Capability.CONSENT_WRITE: frozenset({Role.ADMIN, Role.AGENT}),
+    Capability.SUPPRESSION_CHECK: frozenset({Role.ADMIN, Role.PARTNER}),
+    # Marketers plan campaigns over audiences; the gate, not they, decides who is contacted.
+    Capability.CAMPAIGN_MANAGE: frozenset({Role.ADMIN, Role.MARKETER}),
+    Capability.MESSAGE_SEND: frozenset({Role.ADMIN, Role.AGENT}),
+    Capability.EVENT_WRITE: frozenset({Role.ADMIN, Role.AGENT}),
 }
 
 CAPABILITY_DESCRIPTIONS: dict[Capability, str] = {
@@ -48,6 +64,12 @@ CAPABILITY_DESCRIPTIONS: dict[Capability, str] = {
     Capability.DATA_IMPORT: "Import customers and orders from CSV",
     Capability.AUDIT_READ: "List the audit log",
     Capability.TOKEN_MANAGE: "Create and revoke API tokens",
+    Capability.CONSENT_READ: "Read a customer's consent history and contact preferences",
+    Capability.CONSENT_WRITE: "Record consent grants and withdrawals and set preferences for a customer",
+    Capability.SUPPRESSION_CHECK: "Check SHA-256 hashes of addresses against the suppression list",
+    Capability.CAMPAIGN_MANAGE: "Create, preview, launch and watch campaigns",
+    Capability.MESSAGE_SEND: "Send a service message to one customer through the gate",
+    Capability.EVENT_WRITE: "Post customer events (cart abandoned, purchase, web visit) that drive journeys",
 }
 
 

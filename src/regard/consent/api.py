@@ -1,0 +1,186 @@
+"""Consent, preferences and the partners' suppression check over HTTP (C2). Thin: services decide."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from ninja import Field, Router, Schema, Status
+
+from regard.api.auth import ApiRequest
+from regard.consent import selectors, services
+from regard.consent.models import ConsentEvent, PreferenceChange
+from regard.customers.models import Customer
+from regard.errors import NotFound
+from regard.privacy import access
+from regard.privacy.roles import Capability
+
+router = Router(tags=["consent"])
+suppression_router = Router(tags=["suppression"])
+
+
+class ProofIn(Schema):
+    form_text_version: str | None = None
+    ip: str | None = None
+    user_agent: str | None = None
+    message_id: str | None = None
+    note: str | None = None
+
+
+class ConsentIn(Schema):
+    action: Literal["grant", "withdraw"]
+    purpose: str
+    channel: str
+    source: str = "api"
+    occurred_at: datetime | None = None
+    proof: ProofIn | None = None
+
+
+class ConsentEventOut(Schema):
+    id: int
+    purpose: str
+    channel: str
+    action: str
+    occurred_at: datetime
+    recorded_at: datetime
+    source: str
+    proof: dict[str, Any]
+
+    @staticmethod
+    def from_model(event: ConsentEvent) -> ConsentEventOut:
+        return ConsentEventOut(
+            id=event.pk,
+            purpose=event.purpose,
+            channel=event.channel,
+            action=event.action,
+            occurred_at=event.occurred_at,
+            recorded_at=event.recorded_at,
+            source=event.source,
+            proof=event.proof,
+        )
+
+
+class ConsentStateOut(Schema):
+    purpose: str
+    channel: str
+    granted: bool
+    since: datetime
+    source: str
+
+
+class ConsentOut(Schema):
+    customer_id: int
+    state: list[ConsentStateOut]
+    history: list[ConsentEventOut]
+
+
+class PreferencesIn(Schema):
+    channels: list[str] = Field(default_factory=list)
+    excluded_topics: list[str] = Field(default_factory=list)
+    max_messages_per_week: int | None = None
+    paused_until: datetime | None = None
+
+
+class PreferencesOut(PreferencesIn):
+    customer_id: int
+    recorded_at: datetime | None = None
+    source: str | None = None
+
+
+class SuppressionCheckIn(Schema):
+    hashes: list[str] = Field(..., max_length=10_000)
+
+
+class SuppressionCheckOut(Schema):
+    suppressed: list[str]
+
+
+def _customer(request: ApiRequest, customer_id: int, capability: Capability) -> Customer:
+    access.require(request.auth, capability)
+    customer = Customer.objects.filter(pk=customer_id).first()
+    if customer is None:
+        raise NotFound(f"No customer with id {customer_id}.", field="id")
+    return customer
+
+
+@router.post("/{customer_id}/consent", response={201: ConsentEventOut}, summary="Grant or withdraw consent")
+def record_consent(request: ApiRequest, customer_id: int, payload: ConsentIn) -> Status[ConsentEventOut]:
+    customer = _customer(request, customer_id, Capability.CONSENT_WRITE)
+    record = services.consent_grant if payload.action == "grant" else services.consent_withdraw
+    event = record(
+        actor=request.auth,
+        customer=customer,
+        purpose=payload.purpose,
+        channel=payload.channel,
+        source=payload.source,
+        occurred_at=payload.occurred_at,
+        proof=payload.proof.model_dump(exclude_none=True) if payload.proof else None,
+    )
+    return Status(201, ConsentEventOut.from_model(event))
+
+
+@router.get("/{customer_id}/consent", response=ConsentOut, summary="Consent in force and its full history")
+def get_consent(request: ApiRequest, customer_id: int) -> ConsentOut:
+    overview = selectors.consent_overview(actor=request.auth, customer_id=customer_id)
+    return ConsentOut(
+        customer_id=overview.customer.pk,
+        state=[
+            ConsentStateOut(
+                purpose=e.purpose,
+                channel=e.channel,
+                granted=e.is_granted,
+                since=e.occurred_at,
+                source=e.source,
+            )
+            for e in overview.state
+        ],
+        history=[ConsentEventOut.from_model(e) for e in overview.history],
+    )
+
+
+def _preferences_out(customer_id: int, change: PreferenceChange | None) -> PreferencesOut:
+    if change is None:
+        return PreferencesOut(customer_id=customer_id)
+    return PreferencesOut(
+        customer_id=customer_id,
+        channels=change.channels,
+        excluded_topics=change.excluded_topics,
+        max_messages_per_week=change.max_messages_per_week,
+        paused_until=change.paused_until,
+        recorded_at=change.recorded_at,
+        source=change.source,
+    )
+
+
+@router.get("/{customer_id}/preferences", response=PreferencesOut, summary="The customer's contact choices")
+def get_preferences(request: ApiRequest, customer_id: int) -> PreferencesOut:
+    change = selectors.preferences_get(actor=request.auth, customer_id=customer_id)
+    return _preferences_out(customer_id, change)
+
+
+@router.put(
+    "/{customer_id}/preferences", response=PreferencesOut, summary="Replace the customer's contact choices"
+)
+def put_preferences(request: ApiRequest, customer_id: int, payload: PreferencesIn) -> PreferencesOut:
+    customer = _customer(request, customer_id, Capability.CONSENT_WRITE)
+    change = services.preferences_set(
+        actor=request.auth,
+        customer=customer,
+        channels=payload.channels,
+        excluded_topics=payload.excluded_topics,
+        max_messages_per_week=payload.max_messages_per_week,
+        paused_until=payload.paused_until,
+        source="api",
+    )
+    return _preferences_out(customer.pk, change)
+
+
+@suppression_router.post(
+    "/check", response=SuppressionCheckOut, summary="Which hashed addresses are suppressed"
+)
+def check_suppression(request: ApiRequest, payload: SuppressionCheckIn) -> SuppressionCheckOut:
+    """Send SHA-256 hex digests of normalised (trimmed, lower-cased) email addresses; the
+    answer lists those that must not be mailed. No personal data goes either way."""
+    return SuppressionCheckOut(
+        suppressed=selectors.suppression_check(actor=request.auth, hashes=payload.hashes)
+    )

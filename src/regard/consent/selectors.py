@@ -1,0 +1,85 @@
+"""Reads of consent, preferences and suppression. Current state is derived from the ledger."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from regard.consent.models import ConsentEvent, PreferenceChange, Suppression
+from regard.customers.models import Customer
+from regard.errors import InvalidInput, NotFound
+from regard.privacy import access
+from regard.privacy.access import AnyUser
+from regard.privacy.roles import Capability
+from regard.privacy.services import audit_record_reads
+
+ConsentKey = tuple[str, str]  # (purpose, channel)
+
+
+def consent_current(customer_ids: Iterable[int]) -> dict[int, dict[ConsentKey, ConsentEvent]]:
+    """The latest event per customer × purpose × channel: that is the consent in force."""
+    current: dict[int, dict[ConsentKey, ConsentEvent]] = {}
+    events = ConsentEvent.objects.filter(customer_id__in=list(customer_ids)).order_by("occurred_at", "id")
+    for event in events:
+        current.setdefault(event.customer_id, {})[(event.purpose, event.channel)] = event
+    return current
+
+
+def preferences_current(customer_ids: Iterable[int]) -> dict[int, PreferenceChange]:
+    found: dict[int, PreferenceChange] = {}
+    for change in PreferenceChange.objects.filter(customer_id__in=list(customer_ids)).order_by(
+        "recorded_at", "id"
+    ):
+        found[change.customer_id] = change
+    return found
+
+
+def suppressed_hashes(hashes: Iterable[str]) -> dict[str, str]:
+    """hash → reason, for those of ``hashes`` on the suppression list."""
+    wanted = list(set(hashes))
+    found: dict[str, str] = {}
+    for start in range(0, len(wanted), 500):
+        rows = Suppression.objects.filter(identifier_hash__in=wanted[start : start + 500])
+        found.update(rows.values_list("identifier_hash", "reason"))
+    return found
+
+
+@dataclass
+class ConsentOverview:
+    customer: Customer
+    state: list[ConsentEvent] = field(default_factory=list)
+    history: list[ConsentEvent] = field(default_factory=list)
+
+
+def _customer_for(actor: AnyUser, customer_id: int, capability: Capability, via: str) -> Customer:
+    access.require(actor, capability)
+    customer = Customer.objects.filter(pk=customer_id).first()
+    if customer is None:
+        raise NotFound(f"No customer with id {customer_id}.", field="id")
+    audit_record_reads(actor=actor, customer_ids=[customer.pk], object_type="consent", via=via)
+    return customer
+
+
+def consent_overview(*, actor: AnyUser, customer_id: int, via: str = "api") -> ConsentOverview:
+    customer = _customer_for(actor, customer_id, Capability.CONSENT_READ, via)
+    history = list(ConsentEvent.objects.filter(customer=customer).order_by("-occurred_at", "-id"))
+    state = sorted(
+        consent_current([customer.pk]).get(customer.pk, {}).values(), key=lambda e: (e.purpose, e.channel)
+    )
+    return ConsentOverview(customer=customer, state=state, history=history)
+
+
+def preferences_get(*, actor: AnyUser, customer_id: int, via: str = "api") -> PreferenceChange | None:
+    customer = _customer_for(actor, customer_id, Capability.CONSENT_READ, via)
+    return preferences_current([customer.pk]).get(customer.pk)
+
+
+def suppression_check(*, actor: AnyUser, hashes: list[str]) -> list[str]:
+    """Which of these SHA-256 hashes are suppressed; partners see nothing else (S5)."""
+    access.require(actor, Capability.SUPPRESSION_CHECK)
+    for index, value in enumerate(hashes):
+        if len(value) != 64 or any(c not in "0123456789abcdef" for c in value.lower()):
+            raise InvalidInput(f"hashes[{index}]: not a SHA-256 hex digest.", field=f"hashes[{index}]")
+    lowered = [h.lower() for h in hashes]
+    found = suppressed_hashes(lowered)
+    return [h for h in dict.fromkeys(lowered) if h in found]

@@ -1,0 +1,1 @@
+"""Consent needs no background tasks of its own; feedback handling lives in outreach."""

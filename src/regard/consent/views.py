@@ -1,0 +1,1 @@
+"""Public pages (unsubscribe, preferences) live in regard.consent.public."""
