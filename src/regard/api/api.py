@@ -10,6 +10,7 @@ from regard.consent.api import router as consent_router
 from regard.consent.api import suppression_router
 from regard.customers.api import merges_router, orders_router
 from regard.customers.api import router as customers_router
+from regard.matching.api import candidates_router, runs_router
 from regard.privacy.api import router as privacy_router
 
 api = NinjaAPI(
@@ -27,5 +28,7 @@ api.add_router("/customers", customers_router)
 api.add_router("/orders", orders_router)
 api.add_router("/merges", merges_router)
 api.add_router("/audit", privacy_router)
+api.add_router("/match-candidates", candidates_router)
+api.add_router("/match", runs_router)
 api.add_router("/customers", consent_router)
 api.add_router("/suppression", suppression_router)

@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "regard.web",
     "regard.privacy",
     "regard.customers",
+    "regard.matching",
     "regard.consent",
     "regard.outreach",
     "regard.api",
@@ -168,6 +169,8 @@ REGARD_DEFAULT_PHONE_REGION = env("REGARD_DEFAULT_PHONE_REGION", "US")
 REGARD_HOST = env("REGARD_HOST", "127.0.0.1")
 REGARD_PORT = int(env("REGARD_PORT", "8000"))
 REGARD_API_PAGE_SIZE = 50
+# Where identity resolution runs; only the in-process engine exists today (docs/matching.md).
+REGARD_MATCH_BACKEND = env("REGARD_MATCH_BACKEND", "local")
 
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"

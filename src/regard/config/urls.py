@@ -6,6 +6,7 @@ from regard.api.api import api
 urlpatterns = [
     path("", include("regard.web.urls")),
     path("customers/", include("regard.customers.urls")),
+    path("matching/", include("regard.matching.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
 ]

@@ -29,6 +29,8 @@ class Capability(StrEnum):
     DATA_IMPORT = "data.import"
     AUDIT_READ = "audit.read"
     TOKEN_MANAGE = "token.manage"
+    MATCH_REVIEW = "match.review"
+    MATCH_RUN = "match.run"
     CONSENT_READ = "consent.read"
     CONSENT_WRITE = "consent.write"
     SUPPRESSION_CHECK = "suppression.check"
@@ -47,6 +49,8 @@ PERMISSION_MATRIX: dict[Capability, frozenset[Role]] = {
     Capability.DATA_IMPORT: frozenset({Role.ADMIN}),
     Capability.AUDIT_READ: frozenset({Role.ADMIN}),
     Capability.TOKEN_MANAGE: frozenset({Role.ADMIN}),
+    Capability.MATCH_REVIEW: frozenset({Role.ADMIN, Role.AGENT}),
+    Capability.MATCH_RUN: frozenset({Role.ADMIN}),
     Capability.CONSENT_READ: frozenset({Role.ADMIN, Role.AGENT}),
     Capability.CONSENT_WRITE: frozenset({Role.ADMIN, Role.AGENT}),
     Capability.SUPPRESSION_CHECK: frozenset({Role.ADMIN, Role.PARTNER}),
@@ -64,6 +68,8 @@ CAPABILITY_DESCRIPTIONS: dict[Capability, str] = {
     Capability.DATA_IMPORT: "Import customers and orders from CSV",
     Capability.AUDIT_READ: "List the audit log",
     Capability.TOKEN_MANAGE: "Create and revoke API tokens",
+    Capability.MATCH_REVIEW: "Review likely duplicate profiles: see why they match, merge, reject, undo",
+    Capability.MATCH_RUN: "Train the matching model and start batch matching runs",
     Capability.CONSENT_READ: "Read a customer's consent history and contact preferences",
     Capability.CONSENT_WRITE: "Record consent grants and withdrawals and set preferences for a customer",
     Capability.SUPPRESSION_CHECK: "Check SHA-256 hashes of addresses against the suppression list",

@@ -1,0 +1,148 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+from django.utils import timezone
+
+from regard.customers.models import Customer, Identifier, MergeRecord
+from regard.matching import services
+from regard.matching.models import MatchCandidate, MatchRun, MatchSettings
+from regard.privacy.roles import Role
+from tests.matching.conftest import create
+
+
+def _run() -> MatchRun:
+    return services.match_run_execute(run=MatchRun.objects.create(created_at=timezone.now()))
+
+
+@pytest.fixture
+def planted(
+    population: Callable[..., list[Customer]], jonathan: Callable[[], tuple[Customer, Customer]]
+) -> MatchCandidate:
+    population()
+    first, second = jonathan()
+    _run()
+    return MatchCandidate.objects.get(customer_low=first, customer_high=second)
+
+
+def _client_for(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_accept_from_the_review_queue_merges_and_undo_restores(
+    planted: MatchCandidate, make_user: Callable[..., User]
+) -> None:
+    client = _client_for(make_user(Role.AGENT))
+    survivor, absorbed = planted.customer_low, planted.customer_high
+    absorbed_identifiers = set(Identifier.objects.filter(customer=absorbed).values_list("pk", flat=True))
+
+    queue = client.get("/matching/")
+    assert queue.status_code == 200
+    assert f"/matching/{planted.pk}/" in queue.content.decode()
+    page = client.get(f"/matching/{planted.pk}/")
+    body = page.content.decode()
+    assert "Jonathan" in body
+    assert "Jon" in body
+    assert 'data-testid="waterfall"' in body
+
+    response = client.post(f"/matching/{planted.pk}/accept")
+    assert response.status_code == 302
+    planted.refresh_from_db()
+    absorbed.refresh_from_db()
+    assert planted.status == "accepted"
+    assert planted.merge is not None
+    assert absorbed.merged_into_id == survivor.pk
+    assert (
+        set(Identifier.objects.filter(customer=survivor).values_list("pk", flat=True)) >= absorbed_identifiers
+    )
+    assert "Undo this merge" in client.get(f"/matching/{planted.pk}/").content.decode()
+
+    response = client.post(f"/matching/{planted.pk}/undo")
+    assert response.status_code == 302
+    planted.refresh_from_db()
+    absorbed.refresh_from_db()
+    assert absorbed.merged_into_id is None
+    assert (
+        set(Identifier.objects.filter(customer=absorbed).values_list("pk", flat=True)) == absorbed_identifiers
+    )
+    assert MergeRecord.objects.get(pk=planted.merge_id).is_undone
+    assert planted.status == "rejected"  # undone by a person: remembered as two people
+
+
+def test_rejected_pairs_never_come_back_after_another_run(planted: MatchCandidate) -> None:
+    services.candidate_reject(candidate=planted, actor=None)
+    services.match_train(actor=None, seed=99)  # even with a new model version
+    run = _run()
+    assert run.candidates_found >= 1
+    pair = MatchCandidate.objects.filter(
+        customer_low=planted.customer_low, customer_high=planted.customer_high
+    )
+    assert pair.count() == 1
+    assert pair.get().status == "rejected"
+    assert not MatchCandidate.objects.filter(
+        status="proposed", customer_low=planted.customer_low, customer_high=planted.customer_high
+    ).exists()
+
+
+def test_incremental_path_flags_a_planted_duplicate_at_once(
+    population: Callable[..., list[Customer]],
+    django_capture_on_commit_callbacks: Callable[..., object],
+) -> None:
+    population()
+    original = create(
+        identifiers=(("email", "margaret.oduya@example.org"),),
+        given_name="Margaret",
+        family_name="Oduya",
+        date_of_birth="1985-07-21",
+        street="4 Harbour Road",
+        locality="Portsmouth",
+        postcode="03801",
+    )
+    _run()
+    assert not MatchCandidate.objects.filter(customer_high__gt=original.pk).exists()
+    with django_capture_on_commit_callbacks(execute=True):  # type: ignore[attr-defined]
+        newcomer = create(
+            identifiers=(("email", "maggie.oduya@example.com"),),
+            given_name="Maggie",
+            family_name="Oduya",
+            date_of_birth="1985-07-21",
+            street="4 Harbour Rd",
+            locality="Portsmouth",
+            postcode="03801",
+        )
+    candidate = MatchCandidate.objects.get(customer_low=original, customer_high=newcomer)
+    assert candidate.source == "incremental"
+    assert candidate.probability >= 0.8
+
+
+def test_customer_creation_works_before_any_model_is_trained(
+    db: None, django_capture_on_commit_callbacks: Callable[..., object]
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):  # type: ignore[attr-defined]
+        create(given_name="Ada", family_name="Lovelace", date_of_birth="1985-12-10")
+        create(given_name="Ada", family_name="Lovelace", date_of_birth="1985-12-10")
+    assert Customer.objects.count() == 2
+    assert MatchCandidate.objects.count() == 0
+
+
+def test_automatic_merge_only_above_the_admins_threshold_and_undoable(
+    population: Callable[..., list[Customer]], jonathan: Callable[[], tuple[Customer, Customer]]
+) -> None:
+    population()
+    first, second = jonathan()
+    settings = services.matching_settings()
+    assert settings.auto_merge_threshold is None  # off by default
+    MatchSettings.objects.filter(pk=settings.pk).update(auto_merge_threshold=0.8)
+    run = _run()
+    candidate = MatchCandidate.objects.get(customer_low=first, customer_high=second)
+    assert run.auto_merged >= 1
+    assert candidate.status == "accepted"
+    assert candidate.decided_by is None
+    services.candidate_merge_undo(candidate=candidate, actor=None)
+    second.refresh_from_db()
+    assert second.merged_into_id is None
