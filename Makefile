@@ -46,5 +46,9 @@ bench: install services
 	$(BIN)/pip install --quiet -e ".[dev,bench]"
 	$(BIN)/python -m tests.bench.run $(BENCH_ARGS)
 
+bench-match: install services
+	$(BIN)/pip install --quiet -e ".[dev,bench]"
+	$(BIN)/python -m tests.bench.run --only match $(BENCH_ARGS)
+
 clean:
 	rm -rf var .mypy_cache .ruff_cache
