@@ -136,6 +136,25 @@ def _column_of(field: str | None) -> str:
     return (field or "").removeprefix("address.")
 
 
+# Fields with few distinct values and costlier checks; their verdicts are cached for the run.
+_REPEATING_FIELDS = frozenset(
+    {"formality", "salutation", "country", "language", "time_zone", "date_of_birth"}
+)
+
+
+@lru_cache(maxsize=1 << 16)
+def _repeating_field_clean(name: str, value: str) -> Any:
+    return clean_profile({name: value})[name]
+
+
+def _profile_clean(profile: dict[str, str]) -> dict[str, Any]:
+    """``clean_profile``, with the verdicts on repeating values (languages, zones) remembered."""
+    cleaned = clean_profile({k: v for k, v in profile.items() if k not in _REPEATING_FIELDS})
+    for name in _REPEATING_FIELDS.intersection(profile):
+        cleaned[name] = _repeating_field_clean(name, profile[name])
+    return cleaned
+
+
 def _profile_errors(profile: dict[str, str], line: int) -> list[RowError]:
     errors = []
     for name, value in profile.items():
@@ -177,7 +196,7 @@ def customer_row_clean(values: Sequence[str], *, line: int, layout: Layout) -> C
                 seen.add((column, normalised))
                 identifiers.append((column, part[:320], normalised))
     try:
-        cleaned = clean_profile(profile)
+        cleaned = _profile_clean(profile)
     except RegardError:
         errors[:0] = _profile_errors(profile, line)
     if not identifiers and not errors:

@@ -248,8 +248,19 @@ def _identifier_owners(keys: set[IdentifierKey]) -> dict[IdentifierKey, int]:
     by_kind: dict[str, list[str]] = {}
     for kind, value in keys:
         by_kind.setdefault(kind, []).append(value)
-    step = min(connection.features.max_query_params or 5000, 5000) - 10
     owners: dict[IdentifierKey, int] = {}
+    if connection.vendor == "postgresql":
+        # One array parameter per kind instead of thousands of placeholders.
+        sql = (
+            f"SELECT value_normalised, customer_id FROM {Identifier._meta.db_table} "
+            "WHERE kind = %s AND value_normalised = ANY(%s)"
+        )
+        with connection.cursor() as cursor:
+            for kind, values in by_kind.items():
+                cursor.execute(sql, [kind, values])
+                owners.update(((kind, value), customer_id) for value, customer_id in cursor.fetchall())
+        return owners
+    step = min(connection.features.max_query_params or 5000, 5000) - 10
     for kind, values in by_kind.items():
         for start in range(0, len(values), step):
             found = Identifier.objects.filter(kind=kind, value_normalised__in=values[start : start + step])
