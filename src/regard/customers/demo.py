@@ -14,6 +14,7 @@ from django.utils import timezone
 from faker import Faker
 
 from regard.customers import services
+from regard.customers.demo_duplicates import plant_duplicates
 from regard.customers.models import Customer
 from regard.errors import RegardError
 
@@ -210,4 +211,6 @@ def demo_load(*, customers: int, seed: int) -> int:
         orders = [(rng.choice(PRODUCTS)[0], rng.randint(1, 720)) for _ in range(rng.choice([0, 1, 1, 2, 3]))]
         record_orders(customer, orders)
         created += 1
+    # C1: some people come back under a nickname, a typo or a new address.
+    plant_duplicates(rng=rng, pairs=20)
     return created

@@ -36,6 +36,9 @@ class Command(BaseCommand):
         if not options["no_demo"] and not Customer.objects.exists():
             self.stdout.write(f"Loading demo data ({options['demo_customers']} customers)…")
             call_command("demo", customers=options["demo_customers"], seed=7, verbosity=0)
+            # Train and run identity resolution so the review queue shows the planted duplicates.
+            self.stdout.write("Looking for duplicate profiles…")
+            call_command("match", "run", "--quiet", verbosity=0)
         username, password = self._ensure_admin()
         url = f"http://{options['host']}:{options['port']}/"
         processes = self._start(options["host"], options["port"])
