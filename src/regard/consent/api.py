@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from ninja import Field, Router, Schema, Status
 
-from regard.api.auth import ApiRequest
+from regard.api.auth import ApiRequest, requires
 from regard.consent import selectors, services
 from regard.consent.models import ConsentEvent, PreferenceChange
 from regard.customers.models import Customer
@@ -103,7 +103,12 @@ def _customer(request: ApiRequest, customer_id: int, capability: Capability) -> 
     return customer
 
 
-@router.post("/{customer_id}/consent", response={201: ConsentEventOut}, summary="Grant or withdraw consent")
+@router.post(
+    "/{customer_id}/consent",
+    auth=requires(Capability.CONSENT_WRITE),
+    response={201: ConsentEventOut},
+    summary="Grant or withdraw consent",
+)
 def record_consent(request: ApiRequest, customer_id: int, payload: ConsentIn) -> Status[ConsentEventOut]:
     customer = _customer(request, customer_id, Capability.CONSENT_WRITE)
     record = services.consent_grant if payload.action == "grant" else services.consent_withdraw
@@ -119,7 +124,12 @@ def record_consent(request: ApiRequest, customer_id: int, payload: ConsentIn) ->
     return Status(201, ConsentEventOut.from_model(event))
 
 
-@router.get("/{customer_id}/consent", response=ConsentOut, summary="Consent in force and its full history")
+@router.get(
+    "/{customer_id}/consent",
+    auth=requires(Capability.CONSENT_READ),
+    response=ConsentOut,
+    summary="Consent in force and its full history",
+)
 def get_consent(request: ApiRequest, customer_id: int) -> ConsentOut:
     overview = selectors.consent_overview(actor=request.auth, customer_id=customer_id)
     return ConsentOut(
@@ -152,14 +162,22 @@ def _preferences_out(customer_id: int, change: PreferenceChange | None) -> Prefe
     )
 
 
-@router.get("/{customer_id}/preferences", response=PreferencesOut, summary="The customer's contact choices")
+@router.get(
+    "/{customer_id}/preferences",
+    auth=requires(Capability.CONSENT_READ),
+    response=PreferencesOut,
+    summary="The customer's contact choices",
+)
 def get_preferences(request: ApiRequest, customer_id: int) -> PreferencesOut:
     change = selectors.preferences_get(actor=request.auth, customer_id=customer_id)
     return _preferences_out(customer_id, change)
 
 
 @router.put(
-    "/{customer_id}/preferences", response=PreferencesOut, summary="Replace the customer's contact choices"
+    "/{customer_id}/preferences",
+    auth=requires(Capability.CONSENT_WRITE),
+    response=PreferencesOut,
+    summary="Replace the customer's contact choices",
 )
 def put_preferences(request: ApiRequest, customer_id: int, payload: PreferencesIn) -> PreferencesOut:
     customer = _customer(request, customer_id, Capability.CONSENT_WRITE)
@@ -176,7 +194,10 @@ def put_preferences(request: ApiRequest, customer_id: int, payload: PreferencesI
 
 
 @suppression_router.post(
-    "/check", response=SuppressionCheckOut, summary="Which hashed addresses are suppressed"
+    "/check",
+    auth=requires(Capability.SUPPRESSION_CHECK),
+    response=SuppressionCheckOut,
+    summary="Which hashed addresses are suppressed",
 )
 def check_suppression(request: ApiRequest, payload: SuppressionCheckIn) -> SuppressionCheckOut:
     """Send SHA-256 hex digests of normalised (trimmed, lower-cased) email addresses; the

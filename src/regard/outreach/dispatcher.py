@@ -1,0 +1,365 @@
+"""The outbox dispatcher: the one path by which anything is sent (invariants 1–3).
+
+1. Claim due rows (``SELECT … FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite's
+   ``BEGIN IMMEDIATE`` makes the claim single-writer there).
+2. Inside that transaction, ask the gate again against committed state (S13), render,
+   sign, and mark the row SENDING before anything leaves the machine: a crash after
+   this point can never lead to a second delivery of a marketing message.
+3. Just before each hand-over, look for consent/preference/suppression changes that
+   committed since the claim and, if any, ask the gate once more (invariant 2).
+4. Hand over through the sender with the gate's clearance; record the result.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from regard.consent.hashing import identifier_hash
+from regard.consent.models import ConsentEvent, PreferenceChange, Suppression
+from regard.consent.tokens import link_token
+from regard.customers.models import TimelineEvent
+from regard.outreach import dkim_keys, gate, mime
+from regard.outreach.models import Campaign, OutboxMessage
+from regard.outreach.render import MissingData, customer_context, render
+from regard.outreach.selectors import Recipient, message_facts, recipients_load, settings_policy
+from regard.outreach.sender import Clearance, Relay, Result, SmtpSender
+from regard.outreach.sender import Outcome_ as SendOutcome
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=5)
+MAX_ATTEMPTS = 8
+# Consent writes are short transactions; a change stamped this long before a claim
+# may still have committed after it, so the pre-send check looks back this far.
+COMMIT_MARGIN = timedelta(seconds=30)
+State = OutboxMessage.State
+
+
+def backoff(attempts: int) -> timedelta:
+    return min(timedelta(minutes=1) * 2 ** max(attempts - 1, 0), timedelta(hours=6))
+
+
+@dataclass
+class Prepared:
+    row: OutboxMessage
+    recipient: Recipient
+    envelope: mime.Envelope
+    clearance: Clearance
+
+
+@dataclass
+class DispatchStats:
+    counts: Counter[str] = dataclasses.field(default_factory=Counter)
+
+    def __getitem__(self, key: str) -> int:
+        return self.counts[key]
+
+
+def _reasons_json(decision: gate.Decision) -> list[dict[str, Any]]:
+    return [
+        {"code": r.code, "detail": r.detail, **({"until": r.until.isoformat()} if r.until else {})}
+        for r in decision.reasons
+    ]
+
+
+def recover_stale(*, now: datetime) -> int:
+    """Rows a dead worker left in SENDING: marketing is never retried, service mail is (same Message-ID)."""
+    stale = OutboxMessage.objects.filter(state=State.SENDING, claimed_at__lt=now - LEASE)
+    lost = "worker stopped after claiming; the relay may or may not have it"
+    marketing = stale.filter(kind=OutboxMessage.Kind.MARKETING).update(
+        state=State.UNCERTAIN, was_uncertain=True, last_error=lost
+    )
+    service = stale.filter(kind=OutboxMessage.Kind.SERVICE).update(
+        state=State.PENDING, due_at=now, was_uncertain=True, last_error=lost
+    )
+    return marketing + service
+
+
+def _compose(
+    row: OutboxMessage,
+    campaign: Campaign | None,
+    recipient: Recipient,
+    now: datetime,
+    key: dkim_keys.DkimKey | None,
+) -> mime.Envelope:
+    customer = recipient.customer
+    domain = settings.REGARD_MAIL_DOMAIN
+    context = customer_context(customer, row.context)
+    list_unsubscribe = None
+    if row.is_marketing:
+        token = link_token(
+            customer_id=customer.pk, purpose=row.purpose, channel=row.channel, message_id=row.message_id
+        )
+        unsubscribe_url = f"{settings.REGARD_PUBLIC_URL}/u/{token}"
+        preferences_url = f"{settings.REGARD_PUBLIC_URL}/p/{token}"
+        context.update(unsubscribe_url=unsubscribe_url, preferences_url=preferences_url)
+        list_unsubscribe = (unsubscribe_url, f"mailto:unsubscribe@{domain}?subject=unsubscribe%20{token}")
+    rendered = render(
+        subject=row.subject or (campaign.subject if campaign else ""),
+        body=row.body or (campaign.body if campaign else ""),
+        variants=campaign.variants if campaign else {},
+        language=customer.language,
+        context=context,
+    )
+    body = rendered.body
+    if row.is_marketing:
+        body += (
+            f"\n--\nYou receive this because you agreed to {row.purpose} by {row.channel}.\n"
+            f"Unsubscribe with one click: {context['unsubscribe_url']}\n"
+            f"Choose topics, channels and how often, or pause: {context['preferences_url']}\n"
+            f"{settings.REGARD_POSTAL_ADDRESS}\n"
+        )
+    else:
+        body += f"\n--\nReply to this message to reach a person.\n{settings.REGARD_POSTAL_ADDRESS}\n"
+    return mime.build(
+        from_header=settings.REGARD_MAIL_FROM,
+        to=recipient.address,
+        subject=rendered.subject,
+        body=body,
+        message_id=row.message_id,
+        date=now,
+        domain=domain,
+        list_unsubscribe=list_unsubscribe,
+        key=key,
+    )
+
+
+def _with_contact(recipient: Recipient, row: OutboxMessage, now: datetime) -> None:
+    """Count a claimed message in the person's history so the rest of the batch sees it (S1)."""
+    contact = gate.Contact(now, gate.Kind(row.kind), row.purpose, row.channel, row.content_key)
+    recipient.state = dataclasses.replace(recipient.state, history=(*recipient.state.history, contact))
+
+
+def _decide_and_prepare(
+    rows: list[OutboxMessage],
+    recipients: dict[int, Recipient],
+    campaigns: dict[int, Campaign],
+    *,
+    now: datetime,
+    key: dkim_keys.DkimKey | None,
+    policy: gate.Policy,
+    stats: DispatchStats,
+) -> list[Prepared]:
+    prepared: list[Prepared] = []
+    for row in rows:
+        campaign = campaigns.get(row.campaign_id) if row.campaign_id else None
+        recipient = recipients[row.customer_id]
+        decision = gate.decide(message_facts(row, campaign), recipient.state, now, policy)
+        row.gate_outcome = decision.outcome.value
+        row.gate_reasons = _reasons_json(decision)
+        if decision.outcome is gate.Outcome.DROP:
+            row.state = State.DROPPED
+            stats.counts["dropped"] += 1
+            continue
+        if decision.outcome is gate.Outcome.HOLD:
+            assert decision.hold_until is not None
+            row.state, row.due_at = State.PENDING, decision.hold_until
+            stats.counts["held"] += 1
+            continue
+        if row.channel != "email":
+            row.state = State.HELD
+            row.gate_reasons = [{"code": "no_sender", "detail": f"no sender for {row.channel} is configured"}]
+            stats.counts["held"] += 1
+            continue
+        row.message_id = row.message_id or mime.message_id_for(row.dedupe_key, settings.REGARD_MAIL_DOMAIN)
+        try:
+            envelope = _compose(row, campaign, recipient, now, key)
+        except MissingData as missing:
+            row.state = State.HELD
+            row.gate_reasons = [{"code": "missing_data", "detail": str(missing)}]
+            stats.counts["held"] += 1
+            continue
+        row.state, row.claimed_at, row.attempts = State.SENDING, now, row.attempts + 1
+        row.to_address = recipient.address
+        _with_contact(recipient, row, now)
+        prepared.append(Prepared(row, recipient, envelope, Clearance(row.pk, decision)))
+    return prepared
+
+
+CLAIM_FIELDS = [
+    "state",
+    "due_at",
+    "claimed_at",
+    "attempts",
+    "message_id",
+    "to_address",
+    "gate_outcome",
+    "gate_reasons",
+]
+
+
+def claim(
+    *, now: datetime, limit: int, stats: DispatchStats, policy: gate.Policy | None = None
+) -> list[Prepared]:
+    key = dkim_keys.key_load(create=not settings.IS_PRODUCTION)
+    with transaction.atomic():
+        due = (
+            OutboxMessage.objects.filter(state=State.PENDING, due_at__lte=now)
+            .filter(Q(campaign__isnull=True) | Q(campaign__state=Campaign.State.RUNNING))
+            .order_by("due_at", "id")
+        )
+        if connection.vendor == "postgresql":
+            due = due.select_for_update(skip_locked=True, of=("self",))
+        rows = list(due[:limit])
+        if not rows:
+            return []
+        campaign_ids = {r.campaign_id for r in rows if r.campaign_id}
+        campaigns = Campaign.objects.in_bulk(campaign_ids) if campaign_ids else {}
+        recipients = recipients_load(
+            [r.customer_id for r in rows],
+            now=now,
+            content_keys=[r.content_key for r in rows],
+            with_categories=any(
+                c.audience.get("bought_categories") or c.audience.get("not_bought_categories")
+                for c in campaigns.values()
+            ),
+        )
+        prepared = _decide_and_prepare(
+            rows, recipients, campaigns, now=now, key=key, policy=policy or settings_policy(), stats=stats
+        )
+        OutboxMessage.objects.bulk_update(rows, CLAIM_FIELDS)
+    stats.counts["claimed"] += len(rows)
+    return prepared
+
+
+def _changed_since(since: datetime) -> tuple[set[int], set[str]]:
+    customers = set(ConsentEvent.objects.filter(recorded_at__gte=since).values_list("customer_id", flat=True))
+    customers |= set(
+        PreferenceChange.objects.filter(recorded_at__gte=since).values_list("customer_id", flat=True)
+    )
+    hashes = set(Suppression.objects.filter(created_at__gte=since).values_list("identifier_hash", flat=True))
+    return customers, hashes
+
+
+def _still_allowed(item: Prepared, *, now: datetime, policy: gate.Policy) -> bool:
+    """Ask the gate again for one claimed message, against what has committed since (invariant 2)."""
+    row = item.row
+    with transaction.atomic():
+        fresh = recipients_load([row.customer_id], now=now, content_keys=[row.content_key])[row.customer_id]
+        campaign = Campaign.objects.filter(pk=row.campaign_id).first() if row.campaign_id else None
+        # This row itself is SENDING and so in the history; judge it as if it were not.
+        history = tuple(
+            c for c in fresh.state.history if c.content_key != row.content_key or c.sent_at != row.claimed_at
+        )
+        state = dataclasses.replace(fresh.state, history=history)
+        decision = gate.decide(message_facts(row, campaign), state, now, policy)
+        if decision.allowed:
+            return True
+        row.gate_outcome, row.gate_reasons = decision.outcome.value, _reasons_json(decision)
+        if decision.outcome is gate.Outcome.HOLD and decision.hold_until:
+            row.state, row.due_at = State.PENDING, decision.hold_until
+        else:
+            row.state = State.DROPPED
+        row.attempts -= 1
+        row.save(update_fields=["state", "due_at", "gate_outcome", "gate_reasons", "attempts"])
+    return False
+
+
+def _record(results: list[tuple[Prepared, SendOutcome]], *, now: datetime, stats: DispatchStats) -> None:
+    from regard.consent.services import suppression_add
+
+    sent_ids = [p.row.pk for p, outcome in results if outcome.result is Result.SENT]
+    with transaction.atomic():
+        if sent_ids:
+            OutboxMessage.objects.filter(pk__in=sent_ids).update(state=State.SENT, sent_at=now, smtp_code=250)
+            TimelineEvent.objects.bulk_create(
+                TimelineEvent(
+                    customer_id=p.row.customer_id,
+                    kind="message.sent",
+                    channel=p.row.channel,
+                    summary=f"{p.row.kind.capitalize()} message sent ({p.row.purpose})",
+                    occurred_at=now,
+                    recorded_at=now,
+                    subject_type="outreach.outboxmessage",
+                    subject_id=str(p.row.pk),
+                    data={"message_id": p.row.message_id, "campaign": p.row.campaign_id},
+                )
+                for p, outcome in results
+                if outcome.result is Result.SENT
+            )
+            stats.counts["sent"] += len(sent_ids)
+        for item, outcome in results:
+            row = item.row
+            if outcome.result is Result.SENT:
+                continue
+            row.last_error, row.smtp_code = outcome.detail[:500], outcome.code
+            if outcome.result is Result.RETRY:
+                if row.attempts >= MAX_ATTEMPTS:
+                    row.state = State.FAILED
+                    stats.counts["failed"] += 1
+                else:
+                    row.state, row.due_at = State.PENDING, now + backoff(row.attempts)
+                    stats.counts["retried"] += 1
+            elif outcome.result is Result.FAILED:
+                row.state = State.FAILED
+                stats.counts["failed"] += 1
+                if outcome.is_recipient_refused and row.to_address:
+                    suppression_add(
+                        actor=None,
+                        kind="email",
+                        normalised_value=row.to_address,
+                        reason="hard_bounce",
+                        detail={"smtp_code": outcome.code, "message_id": row.message_id},
+                        now=now,
+                    )
+            else:  # uncertain: counted, shown, and never resent if it was marketing
+                row.was_uncertain = True
+                stats.counts["uncertain"] += 1
+                if row.is_marketing:
+                    row.state = State.UNCERTAIN
+                else:
+                    row.state, row.due_at = State.PENDING, now + backoff(row.attempts)
+            row.save(update_fields=["state", "due_at", "last_error", "smtp_code", "was_uncertain"])
+
+
+def dispatch_batch(
+    *, sender: SmtpSender, limit: int = 200, now: datetime | None = None, policy: gate.Policy | None = None
+) -> DispatchStats:
+    """Claim, gate, send and record one batch of due messages."""
+    stats = DispatchStats()
+    now = now or timezone.now()
+    recover_stale(now=now)
+    policy = policy or settings_policy()
+    prepared = claim(now=now, limit=limit, stats=stats, policy=policy)
+    if not prepared:
+        return stats
+    since = now - COMMIT_MARGIN
+    results: list[tuple[Prepared, SendOutcome]] = []
+    for item in prepared:
+        changed_customers, changed_hashes = _changed_since(since)
+        if (
+            item.row.customer_id in changed_customers
+            or identifier_hash(item.recipient.address) in changed_hashes
+        ) and not _still_allowed(item, now=timezone.now(), policy=policy):
+            stats.counts["stopped_before_send"] += 1
+            continue
+        results.append((item, sender.send(item.envelope, clearance=item.clearance)))
+    _record(results, now=timezone.now(), stats=stats)
+    return stats
+
+
+def dispatch_until_idle(
+    *, relay_url: str | None = None, limit: int = 200, max_batches: int = 1_000_000
+) -> Counter[str]:
+    """Send everything that is due now, batch after batch, over one relay connection."""
+    total: Counter[str] = Counter()
+    sender = SmtpSender(Relay.from_url(relay_url or settings.REGARD_SMTP_RELAY))
+    try:
+        for _ in range(max_batches):
+            stats = dispatch_batch(sender=sender, limit=limit)
+            total.update(stats.counts)
+            if not stats.counts["claimed"]:
+                break
+    finally:
+        sender.close()
+    return total

@@ -1,0 +1,40 @@
+"""`regard dispatch`: the outbox dispatcher loop (any number of them, over one database)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandParser
+
+from regard.outreach.dispatcher import dispatch_batch
+from regard.outreach.sender import Relay, SmtpSender
+
+
+class Command(BaseCommand):
+    help = "Claim due outbox messages, re-check the gate, sign and send them; loop until stopped."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--once", action="store_true", help="send what is due now, then exit")
+        parser.add_argument("--batch", type=int, default=200)
+        parser.add_argument("--idle-sleep", type=float, default=1.0)
+        parser.add_argument("--relay", default=settings.REGARD_SMTP_RELAY)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        sender = SmtpSender(Relay.from_url(options["relay"]))
+        try:
+            while True:
+                stats = dispatch_batch(sender=sender, limit=options["batch"])
+                if stats["claimed"]:
+                    if options["verbosity"] > 1:
+                        self.stdout.write(str(dict(stats.counts)))
+                    continue
+                if options["once"]:
+                    return
+                sender.close()
+                time.sleep(options["idle_sleep"])
+        except KeyboardInterrupt:
+            pass
+        finally:
+            sender.close()

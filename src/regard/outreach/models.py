@@ -1,0 +1,103 @@
+"""Campaigns and the outbox: every outbound message is one row with one identity (invariant 3)."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from regard.customers.models import Customer
+
+
+class Campaign(models.Model):
+    """A one-off send to an audience (C3)."""
+
+    class State(models.TextChoices):
+        DRAFT = "draft"
+        RUNNING = "running"
+        PAUSED = "paused"  # by a person or by the anomaly brake (brake_reason says which)
+        DONE = "done"
+
+    name = models.CharField(max_length=200)
+    purpose = models.CharField(max_length=32)
+    channel = models.CharField(max_length=8, default="email")
+    subject = models.CharField(max_length=300)
+    body = models.TextField()
+    # {"de": {"subject": ..., "body": ...}}: language variants chosen by the customer's language.
+    variants = models.JSONField(default=dict, blank=True)
+    topics = models.JSONField(default=list, blank=True)
+    # AudienceRule fields, or {"customer_ids": [...]} for an explicit list.
+    audience = models.JSONField(default=dict, blank=True)
+    scheduled_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    state = models.CharField(max_length=8, choices=State.choices, default=State.DRAFT)
+    planned_count = models.PositiveIntegerField(default=0)
+    brake_reason = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField()
+    launched_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class OutboxMessage(models.Model):
+    class State(models.TextChoices):
+        PENDING = "pending"  # due_at in the future with gate_reasons: held by the gate
+        SENDING = "sending"  # claimed; the relay may or may not have it yet
+        SENT = "sent"
+        DROPPED = "dropped"  # the gate said no, with reasons
+        HELD = "held"  # cannot be rendered (missing data) or sent (no sender): needs a person
+        FAILED = "failed"  # permanent SMTP failure (5xx) or retries exhausted
+        UNCERTAIN = "uncertain"  # the worker lost track after handing it over; never resent
+
+    class Kind(models.TextChoices):
+        MARKETING = "marketing"
+        SERVICE = "service"
+
+    dedupe_key = models.CharField(max_length=200, unique=True)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="outbox_messages")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    purpose = models.CharField(max_length=32)
+    channel = models.CharField(max_length=8, default="email")
+    campaign = models.ForeignKey(
+        Campaign, null=True, blank=True, on_delete=models.PROTECT, related_name="messages"
+    )
+    journey = models.CharField(max_length=64, blank=True)
+    # Template texts for messages without a campaign (service messages, journey steps).
+    subject = models.CharField(max_length=300, blank=True)
+    body = models.TextField(blank=True)
+    context = models.JSONField(default=dict, blank=True)
+    topics = models.JSONField(default=list, blank=True)
+    content_key = models.CharField(max_length=200)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    due_at = models.DateTimeField()
+    expires_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    message_id = models.CharField(max_length=200, blank=True, db_index=True)
+    to_address = models.CharField(max_length=320, blank=True)
+    gate_outcome = models.CharField(max_length=8, blank=True)
+    gate_reasons = models.JSONField(default=list, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    smtp_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    # Counted and shown: the relay may have it although we never heard back.
+    was_uncertain = models.BooleanField(default=False)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["state", "due_at"], name="outbox_due"),
+            models.Index(fields=["customer", "sent_at"], name="outbox_customer_sent"),
+            models.Index(fields=["customer", "content_key"], name="outbox_customer_content"),
+            models.Index(fields=["campaign", "state"], name="outbox_campaign_state"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dedupe_key} ({self.state})"
+
+    @property
+    def is_marketing(self) -> bool:
+        return self.kind == self.Kind.MARKETING

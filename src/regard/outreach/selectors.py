@@ -1,0 +1,153 @@
+"""Reads for the outbox: the committed contact state the gate decides on, and campaign counts."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Count, Max, Q
+
+from regard.consent.hashing import identifier_hash
+from regard.consent.selectors import consent_current, preferences_current, suppressed_hashes
+from regard.customers.models import Customer, Identifier, OrderLine, TimelineEvent
+from regard.outreach import gate
+from regard.outreach.models import Campaign, OutboxMessage
+
+HISTORY_WINDOW = timedelta(days=8)
+COUNTED_STATES = (OutboxMessage.State.SENT, OutboxMessage.State.SENDING, OutboxMessage.State.UNCERTAIN)
+ADDRESS_KIND = {"email": "email", "sms": "phone", "phone": "phone"}
+
+
+@dataclass
+class Recipient:
+    customer: Customer
+    address: str
+    state: gate.ContactState
+
+
+def message_facts(message: OutboxMessage, campaign: Campaign | None) -> gate.Message:
+    audience = (campaign.audience if campaign else {}) or {}
+    return gate.Message(
+        kind=gate.Kind(message.kind),
+        purpose=message.purpose,
+        channel=message.channel,
+        content_key=message.content_key,
+        topics=frozenset(message.topics),
+        audience=gate.AudienceRule(
+            countries=frozenset(audience.get("countries", [])),
+            languages=frozenset(audience.get("languages", [])),
+            bought_categories=frozenset(audience.get("bought_categories", [])),
+            not_bought_categories=frozenset(audience.get("not_bought_categories", [])),
+        ),
+        expires_at=message.expires_at,
+    )
+
+
+def recipients_load(
+    customer_ids: Iterable[int],
+    *,
+    now: datetime,
+    channel: str = "email",
+    content_keys: Sequence[str] = (),
+    with_categories: bool = False,
+) -> dict[int, Recipient]:
+    """Everything the gate needs for these customers, in a fixed number of queries."""
+    ids = list(set(customer_ids))
+    customers = Customer.objects.in_bulk(ids)
+    kind = ADDRESS_KIND.get(channel, channel)
+    addresses: dict[int, str] = {}
+    for customer_id, value in (
+        Identifier.objects.filter(customer_id__in=ids, kind=kind)
+        .order_by("-id")
+        .values_list("customer_id", "value_normalised")
+    ):
+        addresses[customer_id] = value  # the oldest address wins (ordered newest first)
+    hashes = {cid: identifier_hash(value) for cid, value in addresses.items()}
+    suppressed = suppressed_hashes(hashes.values())
+    consents = consent_current(ids)
+    preferences = preferences_current(ids)
+    history: dict[int, list[gate.Contact]] = {}
+    sent = OutboxMessage.objects.filter(customer_id__in=ids, state__in=COUNTED_STATES).filter(
+        Q(sent_at__gte=now - HISTORY_WINDOW) | Q(content_key__in=list(content_keys)) | Q(sent_at__isnull=True)
+    )
+    for customer_id, sent_at, kind_, purpose, channel_, key, claimed_at in sent.values_list(
+        "customer_id", "sent_at", "kind", "purpose", "channel", "content_key", "claimed_at"
+    ):
+        when = sent_at or claimed_at or now
+        history.setdefault(customer_id, []).append(
+            gate.Contact(when, gate.Kind(kind_), purpose, channel_, key)
+        )
+    visits = dict(
+        TimelineEvent.objects.filter(
+            customer_id__in=ids, kind="web.visit", occurred_at__gte=now - timedelta(days=7)
+        )
+        .values("customer_id")
+        .annotate(last=Max("occurred_at"))
+        .values_list("customer_id", "last")
+    )
+    categories: dict[int, set[str]] = {}
+    if with_categories:
+        for customer_id, category in OrderLine.objects.filter(order__customer_id__in=ids).values_list(
+            "order__customer_id", "product__category"
+        ):
+            categories.setdefault(customer_id, set()).add(category)
+    result: dict[int, Recipient] = {}
+    for customer_id, customer in customers.items():
+        pref = preferences.get(customer_id)
+        result[customer_id] = Recipient(
+            customer=customer,
+            address=addresses.get(customer_id, ""),
+            state=gate.ContactState(
+                consent={key: event.is_granted for key, event in consents.get(customer_id, {}).items()},
+                has_address=customer_id in addresses,
+                suppression_reason=suppressed.get(hashes.get(customer_id, "")),
+                chosen_channels=frozenset(pref.channels) if pref else frozenset(),
+                excluded_topics=frozenset(pref.excluded_topics) if pref else frozenset(),
+                max_messages_per_week=pref.max_messages_per_week if pref else None,
+                paused_until=pref.paused_until if pref else None,
+                time_zone=customer.time_zone,
+                country=customer.country,
+                language=customer.language,
+                bought_categories=frozenset(categories.get(customer_id, ())),
+                last_web_visit_at=visits.get(customer_id),
+                history=tuple(history.get(customer_id, ())),
+            ),
+        )
+    return result
+
+
+def contact_rules_changed_since(customer_id: int, address: str, since: datetime) -> bool:
+    """Did anything that can stop a message commit for this person since ``since``? (invariant 2)"""
+    from regard.consent.models import ConsentEvent, PreferenceChange, Suppression
+
+    return (
+        ConsentEvent.objects.filter(customer_id=customer_id, recorded_at__gte=since).exists()
+        or PreferenceChange.objects.filter(customer_id=customer_id, recorded_at__gte=since).exists()
+        or (bool(address) and Suppression.objects.filter(identifier_hash=identifier_hash(address)).exists())
+    )
+
+
+@dataclass
+class CampaignCounts:
+    by_state: dict[str, int]
+    by_reason: dict[str, int]
+    uncertain: int
+
+
+def campaign_counts(campaign: Campaign) -> CampaignCounts:
+    rows = OutboxMessage.objects.filter(campaign=campaign)
+    by_state = dict(rows.values("state").annotate(n=Count("id")).values_list("state", "n"))
+    reasons: Counter[str] = Counter()
+    for reason_list in rows.exclude(gate_reasons=[]).values_list("gate_reasons", flat=True).iterator():
+        for reason in reason_list:
+            reasons[reason["code"]] += 1
+    return CampaignCounts(
+        by_state=by_state, by_reason=dict(reasons), uncertain=rows.filter(was_uncertain=True).count()
+    )
+
+
+def settings_policy() -> gate.Policy:
+    return gate.Policy(consent_free_purposes=frozenset(settings.REGARD_CONSENT_FREE_PURPOSES))

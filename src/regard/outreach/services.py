@@ -1,0 +1,129 @@
+"""Writes of the outreach app: everything that will be sent becomes one outbox row first."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from regard.consent.services import clean_channel, clean_purpose, clean_topics
+from regard.customers.models import Customer
+from regard.customers.services import Actor
+from regard.errors import InvalidInput
+from regard.outreach.models import Campaign, OutboxMessage
+from regard.outreach.render import validate_template
+from regard.privacy.models import AuditEntry
+from regard.privacy.services import audit_record
+
+
+def dispatch_soon() -> None:
+    """Wake a worker after commit; the dispatcher loop would find the rows anyway."""
+    from regard.outreach.tasks import dispatch_due
+
+    transaction.on_commit(lambda: dispatch_due.enqueue())
+
+
+def outbox_enqueue(
+    *,
+    customer: Customer,
+    kind: str,
+    purpose: str,
+    dedupe_key: str,
+    channel: str = "email",
+    subject: str = "",
+    body: str = "",
+    context: Mapping[str, Any] | None = None,
+    topics: Sequence[str] = (),
+    content_key: str | None = None,
+    campaign: Campaign | None = None,
+    journey: str = "",
+    due_at: datetime | None = None,
+    expires_at: datetime | None = None,
+    now: datetime | None = None,
+) -> tuple[OutboxMessage, bool]:
+    """Add one message to the outbox. The same dedupe key twice is one message (invariant 3)."""
+    now = now or timezone.now()
+    if not dedupe_key or len(dedupe_key) > 200:
+        raise InvalidInput("dedupe_key: 1–200 characters.", field="dedupe_key")
+    if kind not in OutboxMessage.Kind.values:
+        raise InvalidInput(
+            f"kind: '{kind}' is not one of {', '.join(OutboxMessage.Kind.values)}.", field="kind"
+        )
+    existing = OutboxMessage.objects.filter(dedupe_key=dedupe_key).first()
+    if existing is not None:
+        return existing, False
+    if campaign is None:
+        validate_template(subject, field="subject")
+        validate_template(body, field="body")
+    row = OutboxMessage(
+        dedupe_key=dedupe_key,
+        customer=customer,
+        kind=kind,
+        purpose=clean_purpose(purpose),
+        channel=clean_channel(channel),
+        subject=subject,
+        body=body,
+        context=dict(context or {}),
+        topics=clean_topics(topics, field="topics"),
+        content_key=content_key or dedupe_key,
+        campaign=campaign,
+        journey=journey,
+        due_at=due_at or now,
+        expires_at=expires_at,
+        created_at=now,
+    )
+    try:
+        with transaction.atomic():
+            row.save()
+    except IntegrityError:
+        return OutboxMessage.objects.get(dedupe_key=dedupe_key), False
+    return row, True
+
+
+@transaction.atomic
+def service_message_send(
+    *,
+    actor: Actor,
+    customer: Customer,
+    subject: str,
+    body: str,
+    dedupe_key: str | None = None,
+    context: Mapping[str, Any] | None = None,
+    channel: str = "email",
+    via: str = "api",
+    now: datetime | None = None,
+) -> tuple[OutboxMessage, bool]:
+    """A receipt, a reply, a notice: no marketing consent needed, but through the same gate."""
+    now = now or timezone.now()
+    if dedupe_key is None:
+        digest = hashlib.sha256(
+            f"{customer.pk}\x00{subject}\x00{body}\x00{now.isoformat()}".encode()
+        ).hexdigest()
+        dedupe_key = f"service:{digest[:40]}"
+    row, created = outbox_enqueue(
+        customer=customer,
+        kind=OutboxMessage.Kind.SERVICE,
+        purpose="service",
+        channel=channel,
+        dedupe_key=dedupe_key,
+        subject=subject,
+        body=body,
+        context=context,
+        now=now,
+    )
+    if created:
+        audit_record(
+            actor=actor,
+            action=AuditEntry.Action.CREATE,
+            object_type="outbox_message",
+            object_id=row.pk,
+            customer_id=customer.pk,
+            via=via,
+            now=now,
+        )
+        dispatch_soon()
+    return row, created

@@ -1,0 +1,165 @@
+"""DESIGN.md invariants 1–3, each with a test that fails if it breaks."""
+
+from __future__ import annotations
+
+import re
+import threading
+from pathlib import Path
+
+import pytest
+from django.core.mail import send_mail
+from django.db import connections
+
+from regard.consent import services as consent_services
+from regard.customers.models import Customer
+from regard.outreach import gate
+from regard.outreach.dispatcher import dispatch_batch
+from regard.outreach.models import OutboxMessage
+from regard.outreach.sender import Clearance, Relay, SmtpSender
+from tests.outreach.helpers import enqueue_for, running_campaign, subscriber
+
+SRC = Path(__file__).resolve().parents[2] / "src" / "regard"
+SENDER_MODULE = SRC / "outreach" / "sender.py"
+MAIL_APIS = re.compile(
+    r"\b(import smtplib|from smtplib|import aiosmtplib|from aiosmtplib|send_mail\(|send_mass_mail\(|"
+    r"mail_admins\(|mail_managers\(|EmailMessage\(|EmailMultiAlternatives\(|get_connection\(|SmtpSender\()"
+)
+
+
+def test_invariant_1_no_module_but_the_sender_talks_smtp() -> None:
+    offenders = []
+    for path in SRC.rglob("*.py"):
+        if path == SENDER_MODULE:
+            continue
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if MAIL_APIS.search(line) and "SmtpSender(" not in line:
+                offenders.append(f"{path.relative_to(SRC)}:{number}: {line.strip()}")
+    assert not offenders, "only regard/outreach/sender.py may send mail:\n" + "\n".join(offenders)
+    users = {
+        str(p.relative_to(SRC))
+        for p in SRC.rglob("*.py")
+        if "SmtpSender(" in p.read_text(encoding="utf-8") and p != SENDER_MODULE
+    }
+    # Only the dispatcher and its loop command open a sender.
+    assert users <= {"outreach/dispatcher.py", "outreach/management/commands/dispatch.py"}
+
+
+def test_invariant_1_djangos_mail_api_refuses_to_send(settings) -> None:
+    from regard.config import settings as configured
+
+    # pytest-django swaps in the locmem backend for tests; put back what Regard configures.
+    settings.EMAIL_BACKEND = configured.EMAIL_BACKEND
+    with pytest.raises(RuntimeError, match="outbox dispatcher"):
+        send_mail("hi", "body", "a@example.org", ["b@example.org"])
+
+
+@pytest.mark.parametrize("outcome", [gate.Outcome.DROP, gate.Outcome.HOLD])
+def test_invariant_1_the_sender_refuses_anything_the_gate_did_not_allow(outcome, smtp_server) -> None:
+    with pytest.raises(PermissionError):
+        Clearance(1, gate.Decision(outcome, (gate.Reason("no_consent", "withdrawn"),)))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_invariant_2_unsubscribe_mid_campaign_stops_every_later_message(smtp_server) -> None:
+    """S13: the person withdraws while the campaign is going out; nothing more reaches them."""
+    recorder, relay = smtp_server
+    campaign = running_campaign()
+    people = [subscriber() for _ in range(30)]
+    for customer, _ in people:
+        enqueue_for(campaign, customer)
+    quitter, quitter_address = people[20]
+    withdrawn_at: list[int] = []
+
+    def withdraw_after_fifth(_message: object) -> None:
+        if len(recorder.received) == 5 and not withdrawn_at:
+            consent_services.consent_withdraw(
+                actor=None,
+                customer=Customer.objects.get(pk=quitter.pk),
+                purpose="newsletter",
+                channel="email",
+                source="unsubscribe_link",
+            )
+            withdrawn_at.append(len(recorder.received))
+
+    recorder.on_message = withdraw_after_fifth
+    sender = SmtpSender(Relay.from_url(relay))
+    try:
+        # One batch: the gate already said yes to everyone at claim time.
+        stats = dispatch_batch(sender=sender, limit=100)
+    finally:
+        sender.close()
+    assert withdrawn_at == [5]
+    assert stats["stopped_before_send"] == 1
+    assert recorder.to(quitter_address) == []
+    assert len(recorder.received) == 29
+    row = OutboxMessage.objects.get(customer=quitter)
+    assert row.state == OutboxMessage.State.DROPPED
+    assert row.gate_reasons[0]["code"] == "no_consent"
+
+
+@pytest.mark.django_db
+def test_invariant_3_enqueue_twice_and_dispatch_twice_delivers_once(smtp_server, sender) -> None:
+    recorder, _ = smtp_server
+    campaign = running_campaign()
+    customer, address = subscriber()
+    first = enqueue_for(campaign, customer)
+    second = enqueue_for(campaign, customer)
+    assert first.pk == second.pk
+    dispatch_batch(sender=sender)
+    dispatch_batch(sender=sender)
+    # A second campaign row with the same content (a runaway re-send, S12) is dropped by the gate.
+    from regard.outreach.services import outbox_enqueue
+
+    outbox_enqueue(
+        customer=customer,
+        kind="marketing",
+        purpose="newsletter",
+        dedupe_key="runaway-copy",
+        content_key=f"campaign:{campaign.pk}",
+        campaign=campaign,
+    )
+    dispatch_batch(sender=sender)
+    assert len(recorder.to(address)) == 1
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_invariant_3_concurrent_dispatchers_deliver_each_message_once(smtp_server) -> None:
+    """Three workers claim with SKIP LOCKED; every message arrives exactly once.
+
+    PostgreSQL only: the test database of SQLite is a shared in-memory one whose
+    table locks ignore the busy timeout, so threads cannot share it.
+    """
+    if connections["default"].vendor != "postgresql":
+        pytest.skip("needs PostgreSQL (DATABASE_URL)")
+    recorder, relay = smtp_server
+    campaign = running_campaign()
+    addresses = []
+    for _ in range(60):
+        customer, address = subscriber()
+        enqueue_for(campaign, customer)
+        addresses.append(address)
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        sender = SmtpSender(Relay.from_url(relay))
+        try:
+            for _ in range(40):
+                if not dispatch_batch(sender=sender, limit=7)["claimed"]:
+                    break
+        except BaseException as error:  # pragma: no cover - reported below
+            errors.append(error)
+        finally:
+            sender.close()
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert not errors
+    delivered = [rcpt for r in recorder.received for rcpt in r.rcpt_tos]
+    assert sorted(delivered) == sorted(addresses)
+    ids = [r.message["Message-ID"] for r in recorder.received]
+    assert len(ids) == len(set(ids))

@@ -1,0 +1,160 @@
+"""The outbox against a real SMTP server on loopback: signing, headers, results, retries."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import dkim
+import pytest
+from django.utils import timezone
+
+from regard.consent.models import Suppression
+from regard.customers.models import TimelineEvent
+from regard.outreach import dkim_keys
+from regard.outreach.dispatcher import dispatch_batch, recover_stale
+from regard.outreach.models import OutboxMessage
+from regard.outreach.services import service_message_send
+from tests.customers.factories import make_customer, unique
+from tests.outreach.helpers import enqueue_for, running_campaign, subscriber
+
+pytestmark = pytest.mark.django_db
+State = OutboxMessage.State
+
+
+def _dns(name: bytes, timeout: int = 5) -> bytes:
+    key = dkim_keys.key_load()
+    assert key is not None
+    assert name == f"{key.selector}._domainkey.{key.domain}.".encode()
+    return key.public_record().encode()
+
+
+def test_marketing_mail_is_signed_and_carries_one_click_unsubscribe(smtp_server, sender) -> None:
+    recorder, _ = smtp_server
+    customer, address = subscriber(preferred_name="Ingrid", formality="informal", language="en")
+    row = enqueue_for(running_campaign(), customer)
+    stats = dispatch_batch(sender=sender)
+    assert stats["sent"] == 1
+    [received] = recorder.to(address)
+    raw = received.data
+    assert dkim.verify(raw, dnsfunc=_dns)
+    message = received.message
+    signature = message["DKIM-Signature"]
+    signed = signature.split("h=")[1].split(";")[0].replace(" ", "").replace("\n", "").replace("\t", "")
+    assert {"list-unsubscribe", "list-unsubscribe-post", "from", "subject"} <= set(signed.split(":"))
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    https, mailto = [part.strip(" <>") for part in message["List-Unsubscribe"].split(",")]
+    assert https.startswith("http://testserver/u/")
+    assert mailto.startswith("mailto:unsubscribe@mail.regard.test")
+    body = message.get_payload(decode=True).decode()
+    assert body.startswith("Hi Ingrid,")
+    assert https in body
+    assert "/p/" in body
+    assert "Berlin" in body  # the postal address
+    row.refresh_from_db()
+    assert row.state == State.SENT
+    assert message["Message-ID"] == row.message_id
+    assert received.mail_from.startswith("bounce+")
+    assert TimelineEvent.objects.filter(customer=customer, kind="message.sent").exists()
+
+
+def test_no_name_on_file_means_a_neutral_greeting_never_a_placeholder(smtp_server, sender) -> None:
+    recorder, _ = smtp_server
+    customer, address = subscriber(preferred_name="", given_name="Arthur", formality="neutral")
+    enqueue_for(running_campaign(), customer)
+    dispatch_batch(sender=sender)
+    body = recorder.to(address)[0].message.get_payload(decode=True).decode()
+    assert body.startswith("Hello,")
+    assert "Arthur" not in body
+
+
+def test_template_needing_missing_data_is_held_with_the_reason(smtp_server, sender) -> None:
+    recorder, _ = smtp_server
+    customer, _ = subscriber(preferred_name="")
+    row = enqueue_for(running_campaign(body="Dear {{ preferred_name }}, your {{ product.name }}"), customer)
+    dispatch_batch(sender=sender)
+    row.refresh_from_db()
+    assert row.state == State.HELD
+    assert row.gate_reasons[0]["code"] == "missing_data"
+    assert "preferred_name" in row.gate_reasons[0]["detail"]
+    assert not recorder.received
+
+
+def test_gate_drop_is_recorded_with_reasons_and_nothing_is_sent(smtp_server, sender) -> None:
+    recorder, _ = smtp_server
+    customer = make_customer(identifiers=[("email", f"never{unique()}@example.org")])
+    row = enqueue_for(running_campaign(), customer)
+    dispatch_batch(sender=sender)
+    row.refresh_from_db()
+    assert row.state == State.DROPPED
+    assert [r["code"] for r in row.gate_reasons] == ["no_consent"]
+    assert not recorder.received
+
+
+def test_4xx_is_retried_later_with_backoff_and_delivered_once(smtp_server, sender) -> None:
+    recorder, _ = smtp_server
+    customer, address = subscriber()
+    recorder.rcpt_replies[address] = "451 4.7.1 try again later"
+    row = enqueue_for(running_campaign(), customer)
+    stats = dispatch_batch(sender=sender)
+    assert stats["retried"] == 1
+    row.refresh_from_db()
+    assert row.state == State.PENDING
+    assert row.due_at > timezone.now()
+    del recorder.rcpt_replies[address]
+    dispatch_batch(sender=sender, now=row.due_at + timedelta(seconds=1))
+    dispatch_batch(sender=sender, now=row.due_at + timedelta(hours=1))
+    assert len(recorder.to(address)) == 1
+
+
+def test_5xx_fails_and_suppresses_the_address_as_a_hard_bounce(smtp_server, sender) -> None:
+    recorder, _ = smtp_server
+    customer, address = subscriber()
+    recorder.rcpt_replies[address] = "550 5.1.1 no such user"
+    row = enqueue_for(running_campaign(), customer)
+    dispatch_batch(sender=sender)
+    row.refresh_from_db()
+    assert row.state == State.FAILED
+    assert row.smtp_code == 550
+    assert Suppression.objects.get().reason == "hard_bounce"
+    service_message_send(actor=None, customer=customer, subject="Receipt", body="{{ greeting }}, thanks.")
+    dispatch_batch(sender=sender)
+    assert not recorder.received
+
+
+def test_service_message_needs_no_marketing_consent_and_has_no_unsubscribe_header(
+    smtp_server, sender
+) -> None:
+    recorder, _ = smtp_server
+    address = f"buyer{unique()}@example.org"
+    customer = make_customer(identifiers=[("email", address)], preferred_name="Dr Weber", formality="formal")
+    service_message_send(
+        actor=None, customer=customer, subject="Your receipt", body="{{ greeting }}, thank you."
+    )
+    dispatch_batch(sender=sender)
+    [received] = recorder.to(address)
+    assert received.message["List-Unsubscribe"] is None
+    assert dkim.verify(received.data, dnsfunc=_dns)
+
+
+def test_uncertain_marketing_is_never_resent_but_service_mail_is_with_the_same_message_id(
+    smtp_server, sender
+) -> None:
+    recorder, _ = smtp_server
+    customer, address = subscriber()
+    marketing = enqueue_for(running_campaign(), customer)
+    service, _ = service_message_send(actor=None, customer=customer, subject="Receipt", body="Thanks.")
+    long_ago = timezone.now() - timedelta(hours=1)
+    # A worker claimed both and died before recording the outcome.
+    OutboxMessage.objects.filter(pk__in=[marketing.pk, service.pk]).update(
+        state=State.SENDING, claimed_at=long_ago, message_id="<fixed@mail.regard.test>"
+    )
+    assert recover_stale(now=timezone.now()) == 2
+    dispatch_batch(sender=sender)
+    marketing.refresh_from_db()
+    service.refresh_from_db()
+    assert marketing.state == State.UNCERTAIN
+    assert marketing.was_uncertain
+    assert service.state == State.SENT
+    assert service.was_uncertain
+    [received] = recorder.to(address)
+    assert received.message["Message-ID"] == "<fixed@mail.regard.test>"
