@@ -119,9 +119,13 @@ class CsvSource:
         self.size = path.stat().st_size
         self._text = io.TextIOWrapper(self._raw, encoding="utf-8-sig", newline="")
         self._reader = csv.reader(self._text)
-        header = self._guarded(lambda: next(self._reader, None))
-        if not header:
-            raise InvalidInput(f"{path}: is empty; the first line must name the columns.", field="header")
+        try:
+            header = self._guarded(lambda: next(self._reader, None))
+            if not header:
+                raise InvalidInput(f"{path}: is empty; the first line must name the columns.", field="header")
+        except RegardError:
+            self._text.close()
+            raise
         self.header: list[str] = header
 
     @property
