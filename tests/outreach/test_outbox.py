@@ -158,3 +158,26 @@ def test_uncertain_marketing_is_never_resent_but_service_mail_is_with_the_same_m
     assert service.was_uncertain
     [received] = recorder.to(address)
     assert received.message["Message-ID"] == "<fixed@mail.regard.test>"
+
+
+def test_one_click_from_the_received_headers_stops_the_next_campaign(smtp_server, sender) -> None:
+    """RFC 8058 as a mailbox provider does it: POST to the header's https URI, nothing else."""
+    from django.test import Client
+
+    recorder, _ = smtp_server
+    customer, address = subscriber()
+    enqueue_for(running_campaign(), customer)
+    dispatch_batch(sender=sender)
+    message = recorder.to(address)[0].message
+    https = message["List-Unsubscribe"].split(",")[0].strip(" <>")
+    response = Client().post(
+        https.removeprefix("http://testserver"),
+        "List-Unsubscribe=One-Click",
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert response.status_code == 200
+    next_row = enqueue_for(running_campaign(), customer)
+    dispatch_batch(sender=sender)
+    next_row.refresh_from_db()
+    assert next_row.state == State.DROPPED
+    assert len(recorder.to(address)) == 1

@@ -7,6 +7,7 @@ urlpatterns = [
     path("", include("regard.web.urls")),
     path("customers/", include("regard.customers.urls")),
     path("matching/", include("regard.matching.urls")),
+    path("", include("regard.consent.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
 ]

@@ -1,2 +1,9 @@
+from django.urls import path
+
+from regard.consent import views
+
 app_name = "consent"
-urlpatterns: list = []
+urlpatterns = [
+    path("u/<str:token>", views.unsubscribe, name="unsubscribe"),
+    path("p/<str:token>", views.preferences, name="preferences"),
+]

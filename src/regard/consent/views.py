@@ -1,1 +1,178 @@
-"""Public pages (unsubscribe, preferences) live in regard.consent.public."""
+"""Public pages a customer meets without logging in: one-click unsubscribe and preferences (C2, S2).
+
+Signed tokens (``consent.tokens``), no session, no cookies, no CSRF token needed
+(RFC 8058: mailbox providers POST without any), rate-limited per client address.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone, translation
+from django.views.decorators.csrf import csrf_exempt
+
+from regard.consent import selectors, services
+from regard.consent.models import Channel, ConsentEvent
+from regard.consent.tokens import LinkClaim, link_read
+from regard.customers.models import Customer
+from regard.errors import InvalidInput
+
+RATE_LIMIT = 30  # requests per minute per client address
+
+
+def _client_ip(request: HttpRequest) -> str:
+    return request.META.get("REMOTE_ADDR", "") or "unknown"
+
+
+def rate_limited(view: Any) -> Any:
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        key = f"regard:public:{_client_ip(request)}:{int(timezone.now().timestamp() // 60)}"
+        count = cache.get_or_set(key, 0, 120)
+        try:
+            count = cache.incr(key)
+        except ValueError:
+            count = 1
+        if count > RATE_LIMIT:
+            return HttpResponse(
+                "Too many requests; try again in a minute.\n", status=429, content_type="text/plain"
+            )
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _proof(request: HttpRequest, claim: LinkClaim, how: str) -> dict[str, Any]:
+    return {
+        "ip": _client_ip(request),
+        "user_agent": request.META.get("HTTP_USER_AGENT", "")[:300],
+        "message_id": claim.message_id,
+        "note": how,
+    }
+
+
+def _resolve(token: str) -> tuple[LinkClaim, Customer] | None:
+    try:
+        claim = link_read(token)
+    except InvalidInput:
+        return None
+    customer = Customer.objects.filter(pk=claim.customer_id).first()
+    if customer is not None and customer.merged_into_id:
+        customer = Customer.objects.filter(pk=customer.merged_into_id).first()
+    return (claim, customer) if customer is not None else None
+
+
+def _bad_link(request: HttpRequest) -> HttpResponse:
+    return render(request, "consent/bad_link.html", status=400)
+
+
+def _withdraw(request: HttpRequest, claim: LinkClaim, customer: Customer, how: str) -> None:
+    current = (
+        selectors.consent_current([customer.pk]).get(customer.pk, {}).get((claim.purpose, claim.channel))
+    )
+    if current is not None and not current.is_granted:
+        return  # already unsubscribed: one click twice is still one unsubscribe
+    services.consent_withdraw(
+        actor=None,
+        customer=customer,
+        purpose=claim.purpose,
+        channel=claim.channel,
+        source=ConsentEvent.Source.UNSUBSCRIBE_LINK,
+        proof=_proof(request, claim, how),
+        via="web",
+    )
+
+
+@csrf_exempt
+@rate_limited
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    resolved = _resolve(token)
+    if resolved is None:
+        return _bad_link(request)
+    claim, customer = resolved
+    if request.method == "POST":
+        one_click = request.POST.get("List-Unsubscribe") == "One-Click"
+        _withdraw(request, claim, customer, "one-click (RFC 8058)" if one_click else "confirmation page")
+        if one_click:
+            return HttpResponse("Unsubscribed.\n", content_type="text/plain; charset=utf-8")
+        with translation.override(customer.language):
+            return render(request, "consent/unsubscribed.html", {"claim": claim, "token": token})
+    if request.method not in {"GET", "HEAD"}:
+        return HttpResponse(status=405, headers={"Allow": "GET, POST"})
+    # GET changes nothing: link scanners and previews follow links (RFC 8058 §3).
+    with translation.override(customer.language):
+        return render(request, "consent/unsubscribe.html", {"claim": claim, "token": token})
+
+
+@csrf_exempt
+@rate_limited
+def preferences(request: HttpRequest, token: str) -> HttpResponse:
+    resolved = _resolve(token)
+    if resolved is None:
+        return _bad_link(request)
+    claim, customer = resolved
+    saved = False
+    if request.method == "POST":
+        proof = _proof(request, claim, "preference page")
+        if request.POST.get("stop_everything"):
+            services.consent_withdraw_all(
+                actor=None,
+                customer=customer,
+                source=ConsentEvent.Source.PREFERENCE_PAGE,
+                proof=proof,
+                via="web",
+            )
+            services.preferences_set(
+                actor=None,
+                customer=customer,
+                max_messages_per_week=0,
+                source="preference_page",
+                proof=proof,
+                via="web",
+            )
+        else:
+            weekly = request.POST.get("max_messages_per_week", "")
+            pause_days = request.POST.get("pause_days", "")
+            paused_until: datetime | None = None
+            if pause_days.isdigit() and int(pause_days) > 0:
+                day = timezone.now().date() + timedelta(days=min(int(pause_days), 365))
+                paused_until = datetime.combine(day, time(0), tzinfo=timezone.get_current_timezone())
+            topics = [
+                t for t in request.POST.get("excluded_topics", "").replace(";", ",").split(",") if t.strip()
+            ]
+            try:
+                services.preferences_set(
+                    actor=None,
+                    customer=customer,
+                    channels=request.POST.getlist("channels"),
+                    excluded_topics=topics,
+                    max_messages_per_week=int(weekly) if weekly.isdigit() else None,
+                    paused_until=paused_until,
+                    source="preference_page",
+                    proof=proof,
+                    via="web",
+                )
+            except InvalidInput as error:
+                return HttpResponse(error.message, status=422, content_type="text/plain; charset=utf-8")
+        saved = True
+    current = selectors.preferences_current([customer.pk]).get(customer.pk)
+    with translation.override(customer.language):
+        return render(
+            request,
+            "consent/preferences.html",
+            {
+                "token": token,
+                "saved": saved,
+                "current": current,
+                "channels": Channel.values,
+                "greeting": customer.greeting,
+                "language": customer.language,
+                "company_address": settings.REGARD_POSTAL_ADDRESS,
+            },
+        )
