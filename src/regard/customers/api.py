@@ -6,7 +6,7 @@ from typing import Any
 
 from ninja import Query, Router, Status
 
-from regard.api.auth import ApiRequest
+from regard.api.auth import ApiRequest, requires
 from regard.customers import selectors, services
 from regard.customers.models import Customer
 from regard.customers.schemas import (
@@ -25,7 +25,6 @@ from regard.customers.schemas import (
     TimelinePageOut,
 )
 from regard.errors import InvalidInput, NotFound
-from regard.privacy import access
 from regard.privacy.roles import Capability
 
 router = Router(tags=["customers"])
@@ -44,9 +43,10 @@ def _profile_changes(payload: CustomerIn | CustomerPatch, *, partial: bool) -> d
     return changes
 
 
-@router.post("", response={201: CustomerOut}, summary="Create a customer")
+@router.post(
+    "", auth=requires(Capability.CUSTOMER_WRITE), response={201: CustomerOut}, summary="Create a customer"
+)
 def create_customer(request: ApiRequest, payload: CustomerIn) -> Status[CustomerOut]:
-    access.require(request.auth, Capability.CUSTOMER_WRITE)
     customer = services.customer_create(
         actor=request.auth,
         identifiers=[services.IdentifierInput(i.kind, i.value) for i in payload.identifiers],
@@ -55,7 +55,12 @@ def create_customer(request: ApiRequest, payload: CustomerIn) -> Status[Customer
     return Status(201, CustomerOut.from_model(customer))
 
 
-@router.get("", response=CustomerPage, summary="Search customers by name or any identifier")
+@router.get(
+    "",
+    auth=requires(Capability.CUSTOMER_READ),
+    response=CustomerPage,
+    summary="Search customers by name or any identifier",
+)
 def search_customers(
     request: ApiRequest,
     q: str = "",
@@ -70,9 +75,13 @@ def search_customers(
     )
 
 
-@router.get("/resolve", response=CustomerOut, summary="Find the customer behind an identifier")
+@router.get(
+    "/resolve",
+    auth=requires(Capability.CUSTOMER_READ),
+    response=CustomerOut,
+    summary="Find the customer behind an identifier",
+)
 def resolve_customer(request: ApiRequest, kind: str, value: str) -> CustomerOut:
-    access.require(request.auth, Capability.CUSTOMER_READ)
     customer = selectors.customer_resolve(kind=kind, value=value)
     if customer is None:
         raise NotFound(f"No customer has {kind} '{value}'.", field="value")
@@ -80,14 +89,20 @@ def resolve_customer(request: ApiRequest, kind: str, value: str) -> CustomerOut:
     return CustomerOut.from_model(customer)
 
 
-@router.get("/{customer_id}", response=CustomerOut, summary="One customer")
+@router.get(
+    "/{customer_id}", auth=requires(Capability.CUSTOMER_READ), response=CustomerOut, summary="One customer"
+)
 def get_customer(request: ApiRequest, customer_id: int) -> CustomerOut:
     return CustomerOut.from_model(selectors.customer_get(actor=request.auth, customer_id=customer_id))
 
 
-@router.patch("/{customer_id}", response=CustomerOut, summary="Change a customer's profile")
+@router.patch(
+    "/{customer_id}",
+    auth=requires(Capability.CUSTOMER_WRITE),
+    response=CustomerOut,
+    summary="Change a customer's profile",
+)
 def update_customer(request: ApiRequest, customer_id: int, payload: CustomerPatch) -> CustomerOut:
-    access.require(request.auth, Capability.CUSTOMER_WRITE)
     customer = selectors.customer_get(actor=request.auth, customer_id=customer_id)
     customer = services.customer_update(
         actor=request.auth, customer=customer, changes=_profile_changes(payload, partial=True)
@@ -95,9 +110,13 @@ def update_customer(request: ApiRequest, customer_id: int, payload: CustomerPatc
     return CustomerOut.from_model(customer)
 
 
-@router.post("/{customer_id}/identifiers", response={201: IdentifierOut}, summary="Add an identifier")
+@router.post(
+    "/{customer_id}/identifiers",
+    auth=requires(Capability.CUSTOMER_WRITE),
+    response={201: IdentifierOut},
+    summary="Add an identifier",
+)
 def add_identifier(request: ApiRequest, customer_id: int, payload: IdentifierIn) -> Status[IdentifierOut]:
-    access.require(request.auth, Capability.CUSTOMER_WRITE)
     customer = selectors.customer_get(actor=request.auth, customer_id=customer_id)
     identifier = services.identifier_add(
         actor=request.auth, customer=customer, kind=payload.kind, value=payload.value
@@ -107,6 +126,7 @@ def add_identifier(request: ApiRequest, customer_id: int, payload: IdentifierIn)
 
 @router.get(
     "/{customer_id}/timeline",
+    auth=requires(Capability.CUSTOMER_READ),
     response=TimelinePageOut,
     summary="The customer's timeline, newest first",
 )
@@ -116,7 +136,6 @@ def customer_timeline(
     cursor: str | None = None,
     limit: int = Query(50, ge=1, le=200),
 ) -> TimelinePageOut:
-    access.require(request.auth, Capability.CUSTOMER_READ)
     customer = Customer.objects.filter(pk=customer_id).first()
     if customer is None:
         raise NotFound(f"No customer with id {customer_id}.", field="id")
@@ -126,9 +145,13 @@ def customer_timeline(
     )
 
 
-@router.post("/{customer_id}/merge", response={201: MergeOut}, summary="Merge another customer into this one")
+@router.post(
+    "/{customer_id}/merge",
+    auth=requires(Capability.CUSTOMER_MERGE),
+    response={201: MergeOut},
+    summary="Merge another customer into this one",
+)
 def merge_customer(request: ApiRequest, customer_id: int, payload: MergeIn) -> Status[MergeOut]:
-    access.require(request.auth, Capability.CUSTOMER_MERGE)
     survivor = selectors.customer_get(actor=request.auth, customer_id=customer_id)
     absorbed = Customer.objects.filter(pk=payload.absorbed_id).first()
     if absorbed is None:
@@ -137,7 +160,12 @@ def merge_customer(request: ApiRequest, customer_id: int, payload: MergeIn) -> S
     return Status(201, MergeOut.from_model(merge))
 
 
-@merges_router.post("/{merge_id}/undo", response=MergeOut, summary="Undo a merge exactly")
+@merges_router.post(
+    "/{merge_id}/undo",
+    auth=requires(Capability.CUSTOMER_MERGE),
+    response=MergeOut,
+    summary="Undo a merge exactly",
+)
 def undo_merge(request: ApiRequest, merge_id: int) -> MergeOut:
     merge = selectors.merge_get(actor=request.auth, merge_id=merge_id)
     return MergeOut.from_model(services.merge_undo(merge=merge, actor=request.auth))
@@ -157,9 +185,10 @@ def _customer_for(ref: CustomerRefIn) -> Customer:
     raise InvalidInput("customer: give either id or kind and value.", field="customer")
 
 
-@orders_router.post("", response={201: OrderOut}, summary="Record an order")
+@orders_router.post(
+    "", auth=requires(Capability.ORDER_WRITE), response={201: OrderOut}, summary="Record an order"
+)
 def record_order(request: ApiRequest, payload: OrderIn) -> Status[OrderOut]:
-    access.require(request.auth, Capability.ORDER_WRITE)
     customer = selectors.customer_current(_customer_for(payload.customer))
     order = services.order_record(
         actor=request.auth,

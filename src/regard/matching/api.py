@@ -7,7 +7,7 @@ from typing import Any
 
 from ninja import Query, Router, Schema, Status
 
-from regard.api.auth import ApiRequest
+from regard.api.auth import ApiRequest, requires
 from regard.errors import InvalidInput
 from regard.matching import selectors, services
 from regard.matching.models import MatchCandidate, MatchRun
@@ -93,7 +93,12 @@ class RunOut(Schema):
         )
 
 
-@candidates_router.get("", response=CandidatePage, summary="Likely duplicates, best first")
+@candidates_router.get(
+    "",
+    auth=requires(Capability.MATCH_REVIEW),
+    response=CandidatePage,
+    summary="Likely duplicates, best first",
+)
 def list_candidates(
     request: ApiRequest,
     min_probability: float = Query(0.0, ge=0.0, le=1.0),
@@ -114,7 +119,12 @@ def list_candidates(
     )
 
 
-@candidates_router.post("/{candidate_id}/accept", response=DecisionOut, summary="Same person: merge them")
+@candidates_router.post(
+    "/{candidate_id}/accept",
+    auth=requires(Capability.MATCH_REVIEW),
+    response=DecisionOut,
+    summary="Same person: merge them",
+)
 def accept_candidate(request: ApiRequest, candidate_id: int) -> DecisionOut:
     candidate = selectors.candidate_get(actor=request.auth, candidate_id=candidate_id)
     merge = services.candidate_accept(candidate=candidate, actor=request.auth)
@@ -122,20 +132,35 @@ def accept_candidate(request: ApiRequest, candidate_id: int) -> DecisionOut:
     return DecisionOut(candidate=CandidateOut.from_model(candidate), merge_id=merge.pk)
 
 
-@candidates_router.post("/{candidate_id}/reject", response=DecisionOut, summary="Not the same person")
+@candidates_router.post(
+    "/{candidate_id}/reject",
+    auth=requires(Capability.MATCH_REVIEW),
+    response=DecisionOut,
+    summary="Not the same person",
+)
 def reject_candidate(request: ApiRequest, candidate_id: int) -> DecisionOut:
     candidate = selectors.candidate_get(actor=request.auth, candidate_id=candidate_id)
     candidate = services.candidate_reject(candidate=candidate, actor=request.auth)
     return DecisionOut(candidate=CandidateOut.from_model(candidate), merge_id=None)
 
 
-@runs_router.post("/run", response={202: RunOut}, summary="Start a batch run (as a background task)")
+@runs_router.post(
+    "/run",
+    auth=requires(Capability.MATCH_RUN),
+    response={202: RunOut},
+    summary="Start a batch run (as a background task)",
+)
 def start_run(request: ApiRequest) -> Status[RunOut]:
     access.require(request.auth, Capability.MATCH_RUN)
     run = services.match_run_request(actor=request.auth)
     return Status(202, RunOut.from_model(run))
 
 
-@runs_router.get("/runs/{run_id}", response=RunOut, summary="Progress and counts of a batch run")
+@runs_router.get(
+    "/runs/{run_id}",
+    auth=requires(Capability.MATCH_REVIEW),
+    response=RunOut,
+    summary="Progress and counts of a batch run",
+)
 def get_run(request: ApiRequest, run_id: int) -> RunOut:
     return RunOut.from_model(selectors.run_get(actor=request.auth, run_id=run_id))

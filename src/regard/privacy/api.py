@@ -4,8 +4,9 @@ from datetime import datetime
 
 from ninja import Query, Router, Schema
 
-from regard.api.auth import ApiRequest
+from regard.api.auth import ApiRequest, requires
 from regard.privacy.models import AuditEntry
+from regard.privacy.roles import Capability
 from regard.privacy.selectors import audit_list
 
 router = Router(tags=["audit"])
@@ -40,7 +41,12 @@ class AuditPage(Schema):
     next_before_id: int | None
 
 
-@router.get("", response=AuditPage, summary="The audit log, newest first (admins only)")
+@router.get(
+    "",
+    auth=requires(Capability.AUDIT_READ),
+    response=AuditPage,
+    summary="The audit log, newest first (admins only)",
+)
 def list_audit(
     request: ApiRequest,
     customer_id: int | None = None,
