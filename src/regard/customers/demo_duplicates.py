@@ -84,10 +84,14 @@ def plant_duplicates(*, rng: random.Random, pairs: int = 20) -> int:
         elif kind == 2:  # given and family name swapped on a web form
             given, family = family, given
         elif kind == 3:  # the same mailbox at another provider
-            mailbox = original.identifiers.filter(kind="email").values_list("value_normalised", flat=True).first()
+            mailbox = (
+                original.identifiers.filter(kind="email").values_list("value_normalised", flat=True).first()
+            )
             if mailbox is None:
                 continue
-            email = mailbox.split("@")[0] + "@" + rng.choice(("gmail.example", "web.example", "outlook.example"))
+            email = (
+                mailbox.split("@")[0] + "@" + rng.choice(("gmail.example", "web.example", "outlook.example"))
+            )
         else:  # day and month transposed, street abbreviated
             dob = _transposed(original.date_of_birth)
         try:

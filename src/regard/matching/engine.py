@@ -128,6 +128,9 @@ BLOCKING_RULES: tuple[str, ...] = (
     "mailbox",
     "phone last 7 digits",
     "family name + locality",
+    "date of birth + postcode",
+    "street + postcode",
+    "street + family prefix",
 )
 
 
@@ -156,6 +159,14 @@ def blocking_keys(record: dict[str, str]) -> list[str]:
         keys.append(f"6:{record['phone'][-7:]}")
     if family and record["locality"]:
         keys.append(f"7:{family}|{record['locality']}")
+    # Names can be missing or mangled in both records: address and birth date still meet.
+    street = record["street"]
+    if dob and postcode:
+        keys.append(f"8:{dob}|{postcode}")
+    if street and postcode:
+        keys.append(f"9:{street}|{postcode}")
+    if street and family:
+        keys.append(f"10:{street}|{family[:2]}")
     return keys
 
 
@@ -474,7 +485,7 @@ def train(
     records: Sequence[dict[str, str]],
     *,
     seed: int,
-    u_pairs: int = 1_000_000,
+    u_pairs: int = 500_000,
     em_pairs: int = 2_000_000,
     iterations: int = 40,
     table: RecordTable | None = None,
