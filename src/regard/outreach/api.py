@@ -1,0 +1,116 @@
+"""Campaigns and service messages over HTTP (C3). Thin: services decide, the gate decides who."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from ninja import Field, Router, Schema, Status
+
+from regard.api.auth import ApiRequest
+from regard.customers.models import Customer
+from regard.errors import NotFound
+from regard.outreach import selectors, services
+from regard.outreach.models import Campaign
+from regard.privacy import access
+from regard.privacy.roles import Capability
+
+campaigns_router = Router(tags=["campaigns"])
+messages_router = Router(tags=["messages"])
+
+
+class CampaignIn(Schema):
+    name: str
+    purpose: str
+    subject: str
+    body: str
+    audience: dict[str, Any] = Field(default_factory=dict)
+    topics: list[str] = Field(default_factory=list)
+    scheduled_at: datetime | None = None
+
+
+class CampaignOut(Schema):
+    id: int
+    name: str
+    purpose: str
+    state: str
+    planned_count: int
+    brake_reason: str
+    counts_by_state: dict[str, int]
+    counts_by_reason: dict[str, int]
+    uncertain: int
+
+
+def _campaign_out(campaign: Campaign) -> CampaignOut:
+    counts = selectors.campaign_counts(campaign)
+    return CampaignOut(
+        id=campaign.pk,
+        name=campaign.name,
+        purpose=campaign.purpose,
+        state=campaign.state,
+        planned_count=campaign.planned_count,
+        brake_reason=campaign.brake_reason,
+        counts_by_state=counts.by_state,
+        counts_by_reason=counts.by_reason,
+        uncertain=counts.uncertain,
+    )
+
+
+def _campaign(campaign_id: int) -> Campaign:
+    campaign = Campaign.objects.filter(pk=campaign_id).first()
+    if campaign is None:
+        raise NotFound(f"No campaign with id {campaign_id}.", field="id")
+    return campaign
+
+
+@campaigns_router.post("", response={201: CampaignOut}, summary="Create a campaign (a draft)")
+def create_campaign(request: ApiRequest, payload: CampaignIn) -> Status[CampaignOut]:
+    access.require(request.auth, Capability.CAMPAIGN_MANAGE)
+    campaign = services.campaign_create(actor=request.auth, **payload.model_dump())
+    return Status(201, _campaign_out(campaign))
+
+
+@campaigns_router.post("/{campaign_id}/launch", response=CampaignOut, summary="Plan the campaign's messages")
+def launch_campaign(request: ApiRequest, campaign_id: int) -> CampaignOut:
+    access.require(request.auth, Capability.CAMPAIGN_MANAGE)
+    campaign = _campaign(campaign_id)
+    services.campaign_launch(actor=request.auth, campaign=campaign)
+    return _campaign_out(_campaign(campaign_id))
+
+
+@campaigns_router.get("/{campaign_id}", response=CampaignOut, summary="Counts by state and by gate reason")
+def get_campaign(request: ApiRequest, campaign_id: int) -> CampaignOut:
+    access.require(request.auth, Capability.CAMPAIGN_MANAGE)
+    return _campaign_out(_campaign(campaign_id))
+
+
+class MessageIn(Schema):
+    customer_id: int
+    subject: str
+    body: str
+    dedupe_key: str | None = None
+    context: dict[str, Any] = Field(default_factory=dict)
+
+
+class MessageOut(Schema):
+    id: int
+    dedupe_key: str
+    state: str
+    created: bool
+
+
+@messages_router.post("", response={202: MessageOut}, summary="Send a service message through the gate")
+def send_message(request: ApiRequest, payload: MessageIn) -> Status[MessageOut]:
+    access.require(request.auth, Capability.MESSAGE_SEND)
+    customer = Customer.objects.filter(pk=payload.customer_id).first()
+    if customer is None:
+        raise NotFound(f"No customer with id {payload.customer_id}.", field="customer_id")
+    row, created = services.service_message_send(
+        actor=request.auth,
+        customer=customer,
+        subject=payload.subject,
+        body=payload.body,
+        dedupe_key=payload.dedupe_key,
+        context=payload.context,
+    )
+    return Status(202, MessageOut(id=row.pk, dedupe_key=row.dedupe_key, state=row.state, created=created))
