@@ -178,8 +178,13 @@ def run(scale: float) -> None:
         )
         _wait_healthy(port, server)
 
+        load_before = os.getloadavg()[0]
         results = asyncio.run(_measure_all(port=port, token=token, customers=customers, seconds=seconds))
         _print_table(results, seconds=seconds)
+        # The machine may be shared: the load says how much of it the server really had.
+        print(
+            f"load average (1 min) {load_before:.1f} before, {os.getloadavg()[0]:.1f} after, {os.cpu_count()} CPUs"
+        )
     finally:
         if server is not None:
             server.terminate()
@@ -327,24 +332,18 @@ def _identifier_rows(count: int, now: datetime) -> Iterator[str]:
 
 def _event_rows(rng: random.Random, customers: int, count: int, now: datetime) -> Iterator[str]:
     """Events spread at random over customers (about 10 each) and over the last three years."""
-    moments = [(now - timedelta(seconds=rng.randrange(3 * 365 * 86_400))).isoformat() for _ in range(65_536)]
-    kinds = [f"{kind}\t{channel}\t{summary}" for kind, channel, summary in EVENT_KINDS]
+    span = 3 * 365 * 86_400
+    tails = []
+    for _ in range(65_536):
+        kind, channel, summary = rng.choice(EVENT_KINDS)
+        moment = (now - timedelta(seconds=rng.randrange(span))).isoformat()
+        tails.append(f"{kind}\t{channel}\t{summary}\t{moment}\t{moment}\t\t\t{{}}\n")
     customer_ids = range(1, customers + 1)
     for start in range(1, count + 1, CHUNK_ROWS):
         ids = range(start, min(start + CHUNK_ROWS, count + 1))
-        size = len(ids)
-        yield "".join(
-            [
-                f"{i}\t{c}\t{k}\t{t}\t{t}\t\t\t{{}}\n"
-                for i, c, k, t in zip(
-                    ids,
-                    rng.choices(customer_ids, k=size),
-                    rng.choices(kinds, k=size),
-                    rng.choices(moments, k=size),
-                    strict=True,
-                )
-            ]
-        )
+        owners = rng.choices(customer_ids, k=len(ids))
+        picked = rng.choices(tails, k=len(ids))
+        yield "".join([f"{i}\t{c}\t{t}" for i, c, t in zip(ids, owners, picked, strict=True)])
 
 
 # -- the server -----------------------------------------------------------------------------
