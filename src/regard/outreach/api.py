@@ -7,7 +7,7 @@ from typing import Any
 
 from ninja import Field, Router, Schema, Status
 
-from regard.api.auth import ApiRequest
+from regard.api.auth import ApiRequest, requires
 from regard.customers.models import Customer
 from regard.errors import NotFound
 from regard.outreach import selectors, services
@@ -63,14 +63,24 @@ def _campaign(campaign_id: int) -> Campaign:
     return campaign
 
 
-@campaigns_router.post("", response={201: CampaignOut}, summary="Create a campaign (a draft)")
+@campaigns_router.post(
+    "",
+    auth=requires(Capability.CAMPAIGN_MANAGE),
+    response={201: CampaignOut},
+    summary="Create a campaign (a draft)",
+)
 def create_campaign(request: ApiRequest, payload: CampaignIn) -> Status[CampaignOut]:
     access.require(request.auth, Capability.CAMPAIGN_MANAGE)
     campaign = services.campaign_create(actor=request.auth, **payload.model_dump())
     return Status(201, _campaign_out(campaign))
 
 
-@campaigns_router.post("/{campaign_id}/launch", response=CampaignOut, summary="Plan the campaign's messages")
+@campaigns_router.post(
+    "/{campaign_id}/launch",
+    auth=requires(Capability.CAMPAIGN_MANAGE),
+    response=CampaignOut,
+    summary="Plan the campaign's messages",
+)
 def launch_campaign(request: ApiRequest, campaign_id: int) -> CampaignOut:
     access.require(request.auth, Capability.CAMPAIGN_MANAGE)
     campaign = _campaign(campaign_id)
@@ -78,7 +88,12 @@ def launch_campaign(request: ApiRequest, campaign_id: int) -> CampaignOut:
     return _campaign_out(_campaign(campaign_id))
 
 
-@campaigns_router.get("/{campaign_id}", response=CampaignOut, summary="Counts by state and by gate reason")
+@campaigns_router.get(
+    "/{campaign_id}",
+    auth=requires(Capability.CAMPAIGN_MANAGE),
+    response=CampaignOut,
+    summary="Counts by state and by gate reason",
+)
 def get_campaign(request: ApiRequest, campaign_id: int) -> CampaignOut:
     access.require(request.auth, Capability.CAMPAIGN_MANAGE)
     return _campaign_out(_campaign(campaign_id))
@@ -99,7 +114,12 @@ class MessageOut(Schema):
     created: bool
 
 
-@messages_router.post("", response={202: MessageOut}, summary="Send a service message through the gate")
+@messages_router.post(
+    "",
+    auth=requires(Capability.MESSAGE_SEND),
+    response={202: MessageOut},
+    summary="Send a service message through the gate",
+)
 def send_message(request: ApiRequest, payload: MessageIn) -> Status[MessageOut]:
     access.require(request.auth, Capability.MESSAGE_SEND)
     customer = Customer.objects.filter(pk=payload.customer_id).first()
