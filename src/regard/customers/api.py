@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import transaction
 from ninja import Query, Router, Status
 
 from regard.api.auth import ApiRequest, requires
@@ -103,11 +104,13 @@ def get_customer(request: ApiRequest, customer_id: int) -> CustomerOut:
     summary="Change a customer's profile",
 )
 def update_customer(request: ApiRequest, customer_id: int, payload: CustomerPatch) -> CustomerOut:
-    customer = selectors.customer_get(actor=request.auth, customer_id=customer_id)
-    customer = services.customer_update(
-        actor=request.auth, customer=customer, changes=_profile_changes(payload, partial=True)
-    )
-    return CustomerOut.from_model(customer)
+    # One transaction: a refused write leaves no trace, not even the audit of the read before it.
+    with transaction.atomic():
+        customer = selectors.customer_get(actor=request.auth, customer_id=customer_id)
+        customer = services.customer_update(
+            actor=request.auth, customer=customer, changes=_profile_changes(payload, partial=True)
+        )
+        return CustomerOut.from_model(customer)
 
 
 @router.post(
@@ -117,11 +120,12 @@ def update_customer(request: ApiRequest, customer_id: int, payload: CustomerPatc
     summary="Add an identifier",
 )
 def add_identifier(request: ApiRequest, customer_id: int, payload: IdentifierIn) -> Status[IdentifierOut]:
-    customer = selectors.customer_get(actor=request.auth, customer_id=customer_id)
-    identifier = services.identifier_add(
-        actor=request.auth, customer=customer, kind=payload.kind, value=payload.value
-    )
-    return Status(201, IdentifierOut.from_model(identifier))
+    with transaction.atomic():
+        customer = selectors.customer_get(actor=request.auth, customer_id=customer_id)
+        identifier = services.identifier_add(
+            actor=request.auth, customer=customer, kind=payload.kind, value=payload.value
+        )
+        return Status(201, IdentifierOut.from_model(identifier))
 
 
 @router.get(
@@ -152,12 +156,13 @@ def customer_timeline(
     summary="Merge another customer into this one",
 )
 def merge_customer(request: ApiRequest, customer_id: int, payload: MergeIn) -> Status[MergeOut]:
-    survivor = selectors.customer_get(actor=request.auth, customer_id=customer_id)
-    absorbed = Customer.objects.filter(pk=payload.absorbed_id).first()
-    if absorbed is None:
-        raise NotFound(f"absorbed_id: no customer with id {payload.absorbed_id}.", field="absorbed_id")
-    merge = services.customer_merge(survivor=survivor, absorbed=absorbed, actor=request.auth)
-    return Status(201, MergeOut.from_model(merge))
+    with transaction.atomic():
+        survivor = selectors.customer_get(actor=request.auth, customer_id=customer_id)
+        absorbed = Customer.objects.filter(pk=payload.absorbed_id).first()
+        if absorbed is None:
+            raise NotFound(f"absorbed_id: no customer with id {payload.absorbed_id}.", field="absorbed_id")
+        merge = services.customer_merge(survivor=survivor, absorbed=absorbed, actor=request.auth)
+        return Status(201, MergeOut.from_model(merge))
 
 
 @merges_router.post(
@@ -167,8 +172,9 @@ def merge_customer(request: ApiRequest, customer_id: int, payload: MergeIn) -> S
     summary="Undo a merge exactly",
 )
 def undo_merge(request: ApiRequest, merge_id: int) -> MergeOut:
-    merge = selectors.merge_get(actor=request.auth, merge_id=merge_id)
-    return MergeOut.from_model(services.merge_undo(merge=merge, actor=request.auth))
+    with transaction.atomic():
+        merge = selectors.merge_get(actor=request.auth, merge_id=merge_id)
+        return MergeOut.from_model(services.merge_undo(merge=merge, actor=request.auth))
 
 
 def _customer_for(ref: CustomerRefIn) -> Customer:
@@ -189,22 +195,23 @@ def _customer_for(ref: CustomerRefIn) -> Customer:
     "", auth=requires(Capability.ORDER_WRITE), response={201: OrderOut}, summary="Record an order"
 )
 def record_order(request: ApiRequest, payload: OrderIn) -> Status[OrderOut]:
-    customer = selectors.customer_current(_customer_for(payload.customer))
-    order = services.order_record(
-        actor=request.auth,
-        customer=customer,
-        order_number=payload.order_number,
-        purchased_at=payload.purchased_at,
-        currency=payload.currency,
-        lines=[
-            services.OrderLineInput(
-                sku=line.sku,
-                quantity=line.quantity,
-                unit_price=line.unit_price,
-                product_name=line.name or "",
-                category=line.category or "",
-            )
-            for line in payload.lines
-        ],
-    )
-    return Status(201, OrderOut.from_model(order))
+    with transaction.atomic():
+        customer = selectors.customer_current(_customer_for(payload.customer))
+        order = services.order_record(
+            actor=request.auth,
+            customer=customer,
+            order_number=payload.order_number,
+            purchased_at=payload.purchased_at,
+            currency=payload.currency,
+            lines=[
+                services.OrderLineInput(
+                    sku=line.sku,
+                    quantity=line.quantity,
+                    unit_price=line.unit_price,
+                    product_name=line.name or "",
+                    category=line.category or "",
+                )
+                for line in payload.lines
+            ],
+        )
+        return Status(201, OrderOut.from_model(order))

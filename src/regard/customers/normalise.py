@@ -54,9 +54,11 @@ def normalise_opaque(value: str, *, field: str) -> str:
     return cleaned.casefold()
 
 
-def normalise_identifier(kind: str, value: str, *, field: str = "value") -> str:
+def normalise_identifier(kind: str, value: str, *, field: str = "value", kind_field: str = "kind") -> str:
     if kind not in IDENTIFIER_KINDS:
-        raise InvalidInput(f"kind: '{kind}' is not one of {', '.join(IDENTIFIER_KINDS)}.", field="kind")
+        raise InvalidInput(
+            f"{kind_field}: '{kind}' is not one of {', '.join(IDENTIFIER_KINDS)}.", field=kind_field
+        )
     if not isinstance(value, str) or not value.strip():
         raise InvalidInput(f"{field}: must not be empty.", field=field)
     if kind == "email":

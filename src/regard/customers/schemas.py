@@ -6,12 +6,18 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from ninja import Schema
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from regard.customers.models import Customer, Identifier, MergeRecord, Order, TimelineEvent
 
 
-class AddressIn(Schema):
+class StrictIn(Schema):
+    """Request bodies refuse fields they do not know, so a misplaced field is a 422, not ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class AddressIn(StrictIn):
     street: str | None = Field(default=None, max_length=300)
     locality: str | None = Field(default=None, max_length=200)
     postcode: str | None = Field(default=None, max_length=20)
@@ -19,12 +25,12 @@ class AddressIn(Schema):
     country: str | None = Field(default=None, max_length=2)
 
 
-class IdentifierIn(Schema):
+class IdentifierIn(StrictIn):
     kind: str
     value: str = Field(max_length=320)
 
 
-class CustomerIn(Schema):
+class CustomerIn(StrictIn):
     preferred_name: str = Field(min_length=1, max_length=200)
     formality: str | None = None
     salutation: str | None = None
@@ -37,7 +43,7 @@ class CustomerIn(Schema):
     identifiers: list[IdentifierIn] = Field(default_factory=list, max_length=50)
 
 
-class CustomerPatch(Schema):
+class CustomerPatch(StrictIn):
     preferred_name: str | None = Field(default=None, min_length=1, max_length=200)
     formality: str | None = None
     salutation: str | None = None
@@ -126,7 +132,7 @@ class CustomerPage(Schema):
     next_offset: int | None
 
 
-class CustomerRefIn(Schema):
+class CustomerRefIn(StrictIn):
     """A customer given by id or by any identifier (kind and value)."""
 
     id: int | None = None
@@ -134,7 +140,7 @@ class CustomerRefIn(Schema):
     value: str | None = None
 
 
-class OrderLineIn(Schema):
+class OrderLineIn(StrictIn):
     sku: str = Field(min_length=1, max_length=64)
     name: str | None = Field(default=None, max_length=300)
     category: str | None = Field(default=None, max_length=100)
@@ -142,7 +148,7 @@ class OrderLineIn(Schema):
     unit_price: Decimal = Field(ge=0, max_digits=12, decimal_places=2)
 
 
-class OrderIn(Schema):
+class OrderIn(StrictIn):
     customer: CustomerRefIn
     order_number: str = Field(min_length=1, max_length=64)
     purchased_at: datetime
@@ -216,7 +222,7 @@ class TimelinePageOut(Schema):
     next_cursor: str | None
 
 
-class MergeIn(Schema):
+class MergeIn(StrictIn):
     absorbed_id: int
 
 

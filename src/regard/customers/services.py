@@ -116,13 +116,16 @@ def _search_text(customer: Customer) -> str:
 
 
 def _normalised_identifiers(
-    identifiers: Iterable[IdentifierInput], *, field_prefix: str = "identifiers"
+    identifiers: Iterable[IdentifierInput], *, field_prefix: str | None = "identifiers"
 ) -> list[tuple[IdentifierInput, str]]:
+    """Normalise each identifier; errors name ``identifiers[i].value`` (or plain ``value``
+    when ``field_prefix`` is None, as for a single identifier given as ``{kind, value}``)."""
     result: list[tuple[IdentifierInput, str]] = []
     seen: set[tuple[str, str]] = set()
     for index, item in enumerate(identifiers):
+        prefix = f"{field_prefix}[{index}]." if field_prefix else ""
         normalised = normalise.normalise_identifier(
-            item.kind, item.value, field=f"{field_prefix}[{index}].value"
+            item.kind, item.value, field=f"{prefix}value", kind_field=f"{prefix}kind"
         )
         if (item.kind, normalised) in seen:
             continue
@@ -285,7 +288,7 @@ def identifier_add(
 ) -> Identifier:
     """Attach an identifier; adding one the person already has changes nothing."""
     now = now or timezone.now()
-    [(item, normalised)] = _normalised_identifiers([IdentifierInput(kind, value)], field_prefix="identifier")
+    [(item, normalised)] = _normalised_identifiers([IdentifierInput(kind, value)], field_prefix=None)
     _ensure_identifiers_free([(item, normalised)], owner=customer)
     existing = Identifier.objects.filter(kind=kind, value_normalised=normalised).first()
     if existing is not None:
