@@ -118,10 +118,10 @@ def test_every_route_answers_403_for_a_role_without_the_capability(
 
 def test_customer_routes_refuse_marketers_and_analysts_and_the_audit_refuses_agents() -> None:
     for method, path in OPERATIONS:
-        refused = set(roles_refused(method, path))
         if path.startswith("/api/v1/audit"):
-            assert refused == set(Role) - {Role.ADMIN}, path
+            assert set(roles_refused(method, path)) == set(Role) - {Role.ADMIN}, path
         elif path.startswith(("/api/v1/customers", "/api/v1/orders", "/api/v1/merges")):
+            refused = set(roles_refused(method, path))
             assert {Role.MARKETER, Role.ANALYST} <= refused, path
             assert Role.AGENT not in refused, path
 
