@@ -83,11 +83,7 @@ def search_customers(
     summary="Find the customer behind an identifier",
 )
 def resolve_customer(request: ApiRequest, kind: str, value: str) -> CustomerOut:
-    customer = selectors.customer_resolve(kind=kind, value=value)
-    if customer is None:
-        raise NotFound(f"No customer has {kind} '{value}'.", field="value")
-    customer = selectors.customer_get(actor=request.auth, customer_id=customer.pk)
-    return CustomerOut.from_model(customer)
+    return CustomerOut.from_model(selectors.customer_resolve_for(actor=request.auth, kind=kind, value=value))
 
 
 @router.get(
@@ -140,10 +136,9 @@ def customer_timeline(
     cursor: str | None = None,
     limit: int = Query(50, ge=1, le=200),
 ) -> TimelinePageOut:
-    customer = Customer.objects.filter(pk=customer_id).first()
-    if customer is None:
-        raise NotFound(f"No customer with id {customer_id}.", field="id")
-    page = selectors.timeline_page(actor=request.auth, customer=customer, cursor=cursor, limit=limit)
+    page = selectors.timeline_page_by_id(
+        actor=request.auth, customer_id=customer_id, cursor=cursor, limit=limit
+    )
     return TimelinePageOut(
         items=[TimelineEventOut.from_model(e) for e in page.events], next_cursor=page.next_cursor
     )

@@ -36,6 +36,16 @@ def customer_resolve(*, kind: str, value: str) -> Customer | None:
     return identifier.customer if identifier else None
 
 
+def customer_resolve_for(*, actor: AnyUser, kind: str, value: str, via: str = "api") -> Customer:
+    """``customer_resolve`` for a reader: access-checked, audited, NotFound when nobody has it."""
+    access.require(actor, Capability.CUSTOMER_READ)
+    customer = customer_resolve(kind=kind, value=value)
+    if customer is None:
+        raise NotFound(f"No customer has {kind} '{value}'.", field="value")
+    audit_record_reads(actor=actor, customer_ids=[customer.pk], object_type="customer", via=via)
+    return customer
+
+
 def customer_get(*, actor: AnyUser, customer_id: int, via: str = "api") -> Customer:
     access.require(actor, Capability.CUSTOMER_READ)
     customer = Customer.objects.filter(pk=customer_id).first()
@@ -106,8 +116,11 @@ def customer_current(customer: Customer) -> Customer:
 
 def customer_group_ids(customer: Customer) -> list[int]:
     """The customer and every profile merged into it, at any depth (timeline is read across them)."""
-    group = [customer.pk]
-    frontier = [customer.pk]
+    return _group_from([customer.pk])
+
+
+def _group_from(frontier: list[int]) -> list[int]:
+    group = list(frontier)
     while frontier:
         frontier = list(Customer.objects.filter(merged_into_id__in=frontier).values_list("pk", flat=True))
         group.extend(frontier)
@@ -145,16 +158,56 @@ def timeline_page(
 ) -> TimelinePage:
     """Newest first, keyset-paginated so page 1,000 costs what page 1 costs."""
     access.require(actor, Capability.CUSTOMER_READ)
+    return _timeline_page(
+        actor=actor,
+        customer_id=customer.pk,
+        group=customer_group_ids(customer),
+        cursor=cursor,
+        limit=limit,
+        via=via,
+        audit=audit,
+    )
+
+
+def timeline_page_by_id(
+    *, actor: AnyUser, customer_id: int, cursor: str | None = None, limit: int = 50, via: str = "api"
+) -> TimelinePage:
+    """``timeline_page`` when only the id is at hand (the API): the customer's existence and the
+    first level of its merge group come from one query instead of two."""
+    access.require(actor, Capability.CUSTOMER_READ)
+    first_level = list(
+        Customer.objects.filter(Q(pk=customer_id) | Q(merged_into_id=customer_id))
+        .order_by()
+        .values_list("pk", flat=True)
+    )
+    if customer_id not in first_level:
+        raise NotFound(f"No customer with id {customer_id}.", field="id")
+    absorbed = [pk for pk in first_level if pk != customer_id]
+    group = [customer_id, *_group_from(absorbed)] if absorbed else [customer_id]
+    return _timeline_page(
+        actor=actor, customer_id=customer_id, group=group, cursor=cursor, limit=limit, via=via, audit=True
+    )
+
+
+def _timeline_page(
+    *,
+    actor: AnyUser,
+    customer_id: int,
+    group: list[int],
+    cursor: str | None,
+    limit: int,
+    via: str,
+    audit: bool,
+) -> TimelinePage:
     if not 1 <= limit <= 200:
         raise InvalidInput("limit: must be between 1 and 200.", field="limit")
-    group = customer_group_ids(customer)
     events = TimelineEvent.objects.filter(customer_id__in=group)
     if cursor:
         occurred_at, pk = _decode_cursor(cursor)
         events = events.filter(Q(occurred_at__lt=occurred_at) | Q(occurred_at=occurred_at, pk__lt=pk))
     page = list(events.order_by("-occurred_at", "-id")[: limit + 1])
     if audit:
-        audit_record_reads(actor=actor, customer_ids=[customer.pk], object_type="timeline", via=via)
+        audit_record_reads(actor=actor, customer_ids=[customer_id], object_type="timeline", via=via)
     has_more = len(page) > limit
     page = page[:limit]
     return TimelinePage(events=page, next_cursor=_encode_cursor(page[-1]) if has_more else None)
