@@ -102,6 +102,25 @@ def test_creating_a_customer_with_a_bad_field_names_it_and_writes_nothing(
     assert_names_field(client.post("customers", valid_customer(**changes)), 422, field)
 
 
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"preferred_name": "Ni\x00na"}, "preferred_name"),
+        ({"address": {"street": "Main St\x00"}}, "address.street"),
+        ({"identifiers": [{"kind": "chat", "value": "visitor\x0042"}]}, "identifiers[0].value"),
+    ],
+)
+def test_nul_characters_are_refused_rather_than_crashing_the_database(
+    client: Any, changes: dict[str, Any], field: str
+) -> None:
+    assert_names_field(client.post("customers", valid_customer(**changes)), 422, field)
+
+
+def test_a_nul_character_in_a_search_or_lookup_is_harmless(client: Any) -> None:
+    assert client.get("customers", q="Own\x00er").status_code == 200
+    assert_names_field(client.get("customers/resolve", kind="chat", value="a\x00b"), 422, "value")
+
+
 def test_a_customer_without_a_preferred_name_is_refused(client: Any) -> None:
     payload = valid_customer()
     del payload["preferred_name"]

@@ -227,6 +227,22 @@ def test_an_absorbed_profile_cannot_absorb_or_be_absorbed_again(agent: Any, merg
 
 
 @pytest.mark.django_db
+def test_a_profile_that_was_merged_away_takes_no_new_data_and_names_the_survivor(
+    admin_api: Any, merged_pair: Any
+) -> None:
+    survivor, absorbed, _ = merged_pair
+    before = sorted(Identifier.objects.values_list("pk", "customer_id"))
+    added = admin_api.post(f"customers/{absorbed.pk}/identifiers", {"kind": "chat", "value": "late-visitor"})
+    assert added.status_code == 409
+    assert added.json()["customer_id"] == survivor.pk
+    patched = admin_api.patch(f"customers/{absorbed.pk}", {"given_name": "Anna"})
+    assert patched.status_code == 409
+    assert patched.json()["customer_id"] == survivor.pk
+    assert sorted(Identifier.objects.values_list("pk", "customer_id")) == before
+    assert Customer.objects.get(pk=absorbed.pk).given_name == ""
+
+
+@pytest.mark.django_db
 def test_undo_keeps_a_field_the_agent_corrected_after_the_merge(agent: Any) -> None:
     survivor = make_customer(preferred_name="Anna", locality="")
     absorbed = make_customer(preferred_name="Anna M.", locality="Berlin")

@@ -61,6 +61,8 @@ def normalise_identifier(kind: str, value: str, *, field: str = "value", kind_fi
         )
     if not isinstance(value, str) or not value.strip():
         raise InvalidInput(f"{field}: must not be empty.", field=field)
+    if "\x00" in value:
+        raise InvalidInput(f"{field}: must not contain NUL characters.", field=field)
     if kind == "email":
         return normalise_email(value, field=field)
     if kind == "phone":
@@ -121,5 +123,8 @@ def search_key(*parts: str) -> str:
     """Accent- and case-insensitive text for name search."""
     joined = " ".join(p for p in parts if p)
     decomposed = unicodedata.normalize("NFKD", joined)
-    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    # Control characters (NUL above all, which PostgreSQL refuses) become spaces.
+    stripped = "".join(
+        " " if unicodedata.category(c) == "Cc" else c for c in decomposed if not unicodedata.combining(c)
+    )
     return _WHITESPACE.sub(" ", stripped).strip().casefold()

@@ -94,6 +94,8 @@ def clean_profile(changes: Mapping[str, Any]) -> dict[str, Any]:
             value = ""
         if not isinstance(value, str):
             raise InvalidInput(f"{label}: must be text.", field=label)
+        if "\x00" in value:
+            raise InvalidInput(f"{label}: must not contain NUL characters.", field=label)
         value = value.strip()
         if name == "formality":
             if value not in Customer.Formality.values:
@@ -148,6 +150,16 @@ def _ensure_identifiers_free(pairs: Sequence[tuple[IdentifierInput, str]], *, ow
                 identifier={"kind": item.kind, "value": normalised},
                 customer_id=existing,
             )
+
+
+def _ensure_not_merged_away(customer: Customer) -> None:
+    """A profile merged into another takes no new data: it would be hidden there (S20)."""
+    if customer.merged_into_id is not None:
+        raise Conflict(
+            f"Customer {customer.pk} was merged into customer {customer.merged_into_id}; change that one.",
+            field="id",
+            customer_id=customer.merged_into_id,
+        )
 
 
 def timeline_append(
@@ -245,6 +257,7 @@ def customer_update(
     now: datetime | None = None,
 ) -> Customer:
     now = now or timezone.now()
+    _ensure_not_merged_away(customer)
     cleaned = clean_profile(changes)
     changed = [name for name, value in cleaned.items() if getattr(customer, name) != value]
     if not changed:
@@ -288,6 +301,7 @@ def identifier_add(
 ) -> Identifier:
     """Attach an identifier; adding one the person already has changes nothing."""
     now = now or timezone.now()
+    _ensure_not_merged_away(customer)
     [(item, normalised)] = _normalised_identifiers([IdentifierInput(kind, value)], field_prefix=None)
     _ensure_identifiers_free([(item, normalised)], owner=customer)
     existing = Identifier.objects.filter(kind=kind, value_normalised=normalised).first()
