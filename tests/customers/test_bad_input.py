@@ -288,3 +288,44 @@ def test_the_regard_command_exits_non_zero_with_one_line_for_an_unknown_user(tmp
     assert result.stdout == ""
     lines = result.stderr.strip().splitlines()
     assert lines == ["CommandError: No user named 'nobody'."]
+
+
+def test_order_for_a_customer_named_by_a_malformed_identifier_names_the_customer_field(agent_api) -> None:
+    response = agent_api.post(
+        "orders",
+        {
+            "customer": {"kind": "email", "value": "not-an-address"},
+            "order_number": "R-1",
+            "purchased_at": "2026-01-02T10:00:00+00:00",
+            "currency": "EUR",
+            "lines": [{"sku": "S-1", "quantity": 1, "unit_price": "1.00"}],
+        },
+    )
+    assert response.status_code == 422
+    assert response.json()["field"] == "customer.value"
+    assert response.json()["detail"].startswith("customer.value: ")
+
+
+def test_order_record_refuses_a_profile_that_was_merged_away(db) -> None:
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    from regard.customers import services
+    from regard.customers.models import Order
+    from regard.errors import Conflict
+
+    survivor = services.customer_create(actor=None, preferred_name="Kept")
+    absorbed = services.customer_create(actor=None, preferred_name="Gone")
+    services.customer_merge(survivor=survivor, absorbed=absorbed, actor=None)
+    absorbed.refresh_from_db()
+    with pytest.raises(Conflict) as raised:
+        services.order_record(
+            actor=None,
+            customer=absorbed,
+            order_number="R-2",
+            purchased_at=datetime(2026, 1, 2, tzinfo=UTC),
+            currency="EUR",
+            lines=[services.OrderLineInput(sku="S-1", quantity=1, unit_price=Decimal("1.00"))],
+        )
+    assert raised.value.details["customer_id"] == survivor.pk
+    assert not Order.objects.exists()

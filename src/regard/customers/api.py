@@ -179,7 +179,12 @@ def _customer_for(ref: CustomerRefIn) -> Customer:
             raise NotFound(f"customer.id: no customer with id {ref.id}.", field="customer.id")
         return customer
     if ref.kind and ref.value:
-        found = selectors.customer_resolve(kind=ref.kind, value=ref.value)
+        try:
+            found = selectors.customer_resolve(kind=ref.kind, value=ref.value)
+        except InvalidInput as error:
+            # The identifier sits inside the `customer` object of the body; say so.
+            field = f"customer.{error.field or 'value'}"
+            raise InvalidInput(f"{field}: {error.message.split(': ', 1)[-1]}", field=field) from None
         if found is None:
             raise NotFound(f"customer: no customer has {ref.kind} '{ref.value}'.", field="customer.value")
         return found

@@ -400,6 +400,7 @@ def order_record(
     now: datetime | None = None,
 ) -> Order:
     now = now or timezone.now()
+    _ensure_not_merged_away(customer)
     number, code = order_clean(
         order_number=order_number, purchased_at=purchased_at, currency=currency, lines=lines, now=now
     )
