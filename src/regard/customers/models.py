@@ -11,9 +11,9 @@ class Customer(models.Model):
 
     class Formality(models.TextChoices):
         # S7: how the person asked to be addressed; never guessed from given_name.
-        INFORMAL = "informal", "Informal, by preferred name (“Hi Anna”)"
-        FORMAL = "formal", "Formal, with salutation (“Dear Dr Weber”)"
-        NEUTRAL = "neutral", "Neutral, no name (“Hello”)"
+        INFORMAL = "informal", "Informal, by preferred name"
+        FORMAL = "formal", "Formal, with salutation and family name"
+        NEUTRAL = "neutral", "Neutral, without a name"
 
     preferred_name = models.CharField(max_length=200, blank=True)
     formality = models.CharField(max_length=10, choices=Formality.choices, default=Formality.NEUTRAL)
