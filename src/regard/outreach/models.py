@@ -101,3 +101,44 @@ class OutboxMessage(models.Model):
     @property
     def is_marketing(self) -> bool:
         return self.kind == self.Kind.MARKETING
+
+
+class InboundFeedback(models.Model):
+    """Every mail `regard smtpd` accepted: bounces, complaints, unsubscribe mail.
+
+    Kept even when it could not be understood, so nothing is dropped unseen: an admin
+    finds it here with the reason (status, detail) and the raw message.
+    """
+
+    class Kind(models.TextChoices):
+        BOUNCE = "bounce"  # delivery status notification at the VERP return path
+        COMPLAINT = "complaint"  # ARF feedback report (RFC 5965)
+        UNSUBSCRIBE = "unsubscribe"  # mail to the List-Unsubscribe mailto address
+        UNKNOWN = "unknown"
+
+    class Status(models.TextChoices):
+        APPLIED = "applied"  # suppressed / withdrawn
+        IGNORED = "ignored"  # understood, nothing to do (a temporary failure, already unsubscribed)
+        UNMATCHED = "unmatched"  # understood, but names no message or person we know
+        UNPARSEABLE = "unparseable"  # well-formed mail, but not feedback we can read
+
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    status = models.CharField(max_length=12, choices=Status.choices)
+    detail = models.CharField(max_length=500, blank=True)
+    mail_from = models.CharField(max_length=320, blank=True)
+    rcpt_to = models.CharField(max_length=320)
+    outbox_message = models.ForeignKey(
+        OutboxMessage, null=True, blank=True, on_delete=models.PROTECT, related_name="feedback"
+    )
+    customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.PROTECT, related_name="inbound_feedback"
+    )
+    raw = models.TextField()
+    received_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        indexes = [models.Index(fields=["kind", "status"], name="feedback_kind_status")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.status} {self.received_at:%Y-%m-%d %H:%M}"
