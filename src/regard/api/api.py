@@ -12,6 +12,7 @@ from regard.customers.api import merges_router, orders_router
 from regard.customers.api import router as customers_router
 from regard.matching.api import candidates_router, runs_router
 from regard.outreach.api import campaigns_router, messages_router
+from regard.outreach.events_api import events_router
 from regard.privacy.api import router as privacy_router
 
 api = NinjaAPI(
@@ -35,3 +36,4 @@ api.add_router("/customers", consent_router)
 api.add_router("/suppression", suppression_router)
 api.add_router("/campaigns", campaigns_router)
 api.add_router("/messages", messages_router)
+api.add_router("/events", events_router)

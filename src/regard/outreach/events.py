@@ -1,0 +1,95 @@
+"""Customer events posted by integrators (cart abandoned, purchase, web visit, complaint).
+
+Every event lands on the customer's timeline; journeys react to it (C3, S16, S19).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from regard.customers.models import Customer, TimelineEvent
+from regard.customers.services import Actor, timeline_append
+from regard.errors import InvalidInput
+from regard.privacy.models import AuditEntry
+from regard.privacy.services import audit_record
+
+# The gate reads this kind for the S16 cool-off (outreach/selectors.py).
+WEB_VISIT = "web.visit"
+EVENT_TYPE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
+MAX_DATA_BYTES = 16_384
+# An event reported this far ahead of our clock is a mistake, not a plan.
+CLOCK_SKEW = timedelta(minutes=5)
+
+SUMMARIES = {
+    "cart_abandoned": "Left a cart without buying",
+    WEB_VISIT: "Visited the website",
+    "purchase": "Bought something",
+    "complaint": "Complained",
+}
+
+
+def clean_event_type(value: str) -> str:
+    value = value.strip()
+    if not 1 <= len(value) <= 64 or not EVENT_TYPE.match(value):
+        raise InvalidInput(
+            "type: 1–64 lower-case letters, digits, '_' and '.', e.g. cart_abandoned or web.visit.",
+            field="type",
+        )
+    return value
+
+
+def clean_event_data(data: Mapping[str, Any] | None) -> dict[str, Any]:
+    data = dict(data or {})
+    encoded = json.dumps(data, ensure_ascii=True, default=str)
+    if len(encoded) > MAX_DATA_BYTES:
+        raise InvalidInput(f"data: at most {MAX_DATA_BYTES} bytes of JSON.", field="data")
+    # PostgreSQL's jsonb cannot store NUL; refuse it rather than fail with a 500.
+    if "\\u0000" in encoded:
+        raise InvalidInput("data: must not contain NUL characters.", field="data")
+    return data
+
+
+@transaction.atomic
+def event_record(
+    *,
+    actor: Actor,
+    customer: Customer,
+    type: str,
+    occurred_at: datetime | None = None,
+    data: Mapping[str, Any] | None = None,
+    via: str = "api",
+    now: datetime | None = None,
+) -> TimelineEvent:
+    """Put one event on the customer's timeline and let journeys react to it."""
+    now = now or timezone.now()
+    kind = clean_event_type(type)
+    cleaned = clean_event_data(data)
+    if occurred_at is not None and timezone.is_naive(occurred_at):
+        raise InvalidInput("occurred_at: give a time zone (e.g. 2026-05-01T10:00:00Z).", field="occurred_at")
+    if occurred_at is not None and occurred_at > now + CLOCK_SKEW:
+        raise InvalidInput("occurred_at: must not be in the future.", field="occurred_at")
+    event = timeline_append(
+        customer=customer,
+        kind=kind,
+        channel="web" if kind == WEB_VISIT else "",
+        summary=SUMMARIES.get(kind, kind.replace("_", " ").replace(".", " ").capitalize()),
+        occurred_at=occurred_at or now,
+        data=cleaned,
+    )
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.CREATE,
+        object_type="timeline_event",
+        object_id=event.pk,
+        customer_id=customer.pk,
+        via=via,
+        now=now,
+    )
+    return event
