@@ -1,10 +1,12 @@
-"""`make run` ends in `regard serve`: migrate, demo data, admin sign-in, web server and worker."""
+"""`make run` ends in `regard serve`: migrate, demo data, admin sign-in, web, worker, dispatcher, smtpd."""
 
 from __future__ import annotations
 
 import os
 import signal
+import smtplib
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -23,10 +25,10 @@ def _free_port() -> int:
 
 
 @pytest.mark.timeout_sensitive
-def test_serve_starts_web_and_worker_on_an_empty_embedded_database(tmp_path: Path) -> None:
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    env.update(REGARD_DATA_DIR=str(tmp_path), PYTHONUNBUFFERED="1")
+def test_serve_starts_web_worker_dispatcher_and_smtpd_on_an_empty_embedded_database(tmp_path: Path) -> None:
+    port, smtpd_port = _free_port(), _free_port()
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REGARD_SMTP_RELAY"}}
+    env.update(REGARD_DATA_DIR=str(tmp_path), REGARD_SMTPD_PORT=str(smtpd_port), PYTHONUNBUFFERED="1")
     log = tmp_path / "serve.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
@@ -48,12 +50,30 @@ def test_serve_starts_web_and_worker_on_an_empty_embedded_database(tmp_path: Pat
                     time.sleep(0.5)
             assert health == '{"status": "ok", "database": "ok"}', log.read_text()
             deadline = time.monotonic() + 30
-            while "Starting worker" not in log.read_text() and time.monotonic() < deadline:
+            expected = (
+                "Starting worker",
+                "Receiving bounces, complaints",
+                "Demo mailbox on smtp://",
+                "Dispatching the outbox through smtp relay 127.0.0.1:",
+            )
+            while not all(line in log.read_text() for line in expected) and time.monotonic() < deadline:
                 time.sleep(0.5)
             output = log.read_text()
             assert f"Regard is running at http://127.0.0.1:{port}/" in output
             assert "sign in as  admin / " in output
             assert "Starting worker" in output, output
+            assert f"SMTP in     smtp://127.0.0.1:{smtpd_port} " in output, output
+            assert "Receiving bounces, complaints and unsubscribe mail" in output, output
+            assert "Dispatching the outbox through smtp relay 127.0.0.1:" in output, output
+            # No relay configured: mail is kept in a local mailbox, never sent anywhere.
+            assert f"sent mail is kept in {tmp_path / 'demo-mailbox'}" in output, output
+            assert "DKIM        regard._domainkey." in output, output
+            assert list((tmp_path / "dkim").glob("*.pem"))
+            with smtplib.SMTP("127.0.0.1", smtpd_port, timeout=10) as smtp:
+                assert smtp.noop()[0] == 250
+            with sqlite3.connect(tmp_path / "regard.sqlite3") as db:
+                campaigns = db.execute("select state from outreach_campaign").fetchall()
+            assert campaigns == [("draft",)]
             password = (tmp_path / "admin-credentials.txt").read_text().strip()
             assert password
             assert password in output

@@ -1,7 +1,7 @@
 """The `regard` command: Django's management commands under Regard's own names.
 
-regard serve                      everything in one process group (web, worker)
-regard web | worker               the pieces, for production
+regard serve                      everything in one process group (web, worker, dispatch, smtpd)
+regard web | worker | dispatch | smtpd   the pieces, for production
 regard token create --user NAME   print a new API token
 regard import customers FILE.csv  import with a progress bar and an error report
 """

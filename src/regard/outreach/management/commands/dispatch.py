@@ -22,7 +22,11 @@ class Command(BaseCommand):
         parser.add_argument("--relay", default=settings.REGARD_SMTP_RELAY)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        sender = SmtpSender(Relay.from_url(options["relay"]))
+        relay = Relay.from_url(options["relay"])
+        sender = SmtpSender(relay)
+        if not options["once"]:
+            self.stdout.write(f"Dispatching the outbox through smtp relay {relay.host}:{relay.port}")
+            self.stdout.flush()
         try:
             while True:
                 stats = dispatch_batch(sender=sender, limit=options["batch"])

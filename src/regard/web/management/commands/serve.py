@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -17,18 +18,25 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
 from regard.customers.models import Customer
+from regard.outreach import dkim_keys
+from regard.outreach.models import Campaign
+from regard.outreach.services import campaign_create
 from regard.privacy.roles import Role
 from regard.privacy.services import user_create
 
 
 class Command(BaseCommand):
-    help = "Migrate, load demo data into an empty database, then run the web server and the task worker."
+    help = (
+        "Migrate, load demo data into an empty database, then run the web server, the task worker,"
+        " the outbox dispatcher and the inbound SMTP listener."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default=settings.REGARD_HOST)
         parser.add_argument("--port", type=int, default=settings.REGARD_PORT)
         parser.add_argument("--no-demo", action="store_true", help="do not load demo data")
         parser.add_argument("--demo-customers", type=int, default=500)
+        parser.add_argument("--smtpd-port", type=int, default=settings.REGARD_SMTPD_PORT)
 
     def handle(self, *args: Any, **options: Any) -> None:
         Path(settings.DATA_DIR).mkdir(parents=True, exist_ok=True)
@@ -39,18 +47,49 @@ class Command(BaseCommand):
             # Train and run identity resolution so the review queue shows the planted duplicates.
             self.stdout.write("Looking for duplicate profiles…")
             call_command("match", "run", "--quiet", verbosity=0)
+        if not options["no_demo"]:
+            self._ensure_demo_campaign()
         username, password = self._ensure_admin()
+        # The demo signs with a key of its own (made once under the data directory).
+        key = dkim_keys.key_load(create=not settings.IS_PRODUCTION)
         url = f"http://{options['host']}:{options['port']}/"
-        processes = self._start(options["host"], options["port"])
+        smtpd = f"smtp://{settings.REGARD_SMTPD_HOST}:{options['smtpd_port']}"
+        processes, mail_out = self._start(options["host"], options["port"], options["smtpd_port"])
         self.stdout.write(
             self.style.SUCCESS(f"\nRegard is running at {url}\n")
             + f"  sign in as  {username} / {password}\n"
             + f"  API docs    {url}api/v1/docs\n"
             + f"  database    {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}"
             + f" ({settings.DATABASES['default']['NAME']})\n"
+            + f"  mail out    {mail_out}\n"
+            + f"  SMTP in     {smtpd} (bounces, complaints, unsubscribe mail for {settings.REGARD_MAIL_DOMAIN})\n"
+            + (
+                f"  DKIM        {key.selector}._domainkey.{key.domain} (records: regard dkim show)\n"
+                if key
+                else ""
+            )
             + "  stop with   Ctrl-C\n"
         )
         self._supervise(processes)
+
+    def _ensure_demo_campaign(self) -> None:
+        """A campaign to preview and launch by hand; the demo never launches one itself."""
+        if Campaign.objects.exists():
+            return
+        campaign_create(
+            actor=None,
+            name="Spring newsletter (demo)",
+            purpose="newsletter",
+            subject="What is new this spring",
+            body=(
+                "{{ greeting }},\n\nHere is what is new this spring at our shop.\n\n"
+                "You get this letter because you asked for it; one click below stops it."
+            ),
+            via="cli",
+        )
+        self.stdout.write(
+            "Created a demo campaign (not launched): preview its audience before you launch it."
+        )
 
     def _ensure_admin(self) -> tuple[str, str]:
         username = os.environ.get("REGARD_ADMIN_USER", "admin")
@@ -65,8 +104,26 @@ class Command(BaseCommand):
         credentials.chmod(0o600)
         return username, password
 
-    def _start(self, host: str, port: int) -> list[subprocess.Popen[bytes]]:
+    def _start(self, host: str, port: int, smtpd_port: int) -> tuple[list[subprocess.Popen[bytes]], str]:
         python = sys.executable
+        cli = [python, "-m", "regard.config.cli"]
+        env = dict(os.environ)
+        processes: list[subprocess.Popen[bytes]] = []
+        if "REGARD_SMTP_RELAY" in os.environ:
+            relay = settings.REGARD_SMTP_RELAY
+            mail_out = f"relay {relay.split('@')[-1] if '@' in relay else relay}"
+        else:
+            # No relay configured: outbound mail goes through the whole send path to a local
+            # mailbox and stops there, so the demo shows signed mail and never mails anyone.
+            relay_port = _free_port()
+            mailbox = Path(settings.DATA_DIR) / "demo-mailbox"
+            env["REGARD_SMTP_RELAY"] = f"smtp://127.0.0.1:{relay_port}"
+            processes.append(
+                subprocess.Popen([*cli, "mailbox", "--port", str(relay_port), "--dir", str(mailbox)], env=env)
+            )
+            mail_out = (
+                f"nothing leaves this machine: sent mail is kept in {mailbox} (set REGARD_SMTP_RELAY to send)"
+            )
         web = [
             python,
             "-m",
@@ -80,8 +137,11 @@ class Command(BaseCommand):
             "auto",
             "--no-access-log",
         ]
-        worker = [python, "-m", "regard.config.cli", "worker", "--no-reload"]
-        return [subprocess.Popen(web), subprocess.Popen(worker)]
+        worker = [*cli, "worker", "--no-reload"]
+        dispatcher = [*cli, "dispatch"]
+        smtpd = [*cli, "smtpd", "--host", settings.REGARD_SMTPD_HOST, "--port", str(smtpd_port)]
+        processes += [subprocess.Popen(command, env=env) for command in (web, worker, dispatcher, smtpd)]
+        return processes, mail_out
 
     def _supervise(self, processes: list[subprocess.Popen[bytes]]) -> None:
         def stop(*_: object) -> None:
@@ -106,3 +166,9 @@ class Command(BaseCommand):
         if failed:
             self.stderr.write(f"stopped because a process exited: {failed}")
             sys.exit(1)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
