@@ -28,8 +28,8 @@ from regard.consent.hashing import identifier_hash
 from regard.consent.models import ConsentEvent, PreferenceChange, Suppression
 from regard.consent.tokens import link_token
 from regard.customers.models import TimelineEvent
-from regard.outreach import dkim_keys, gate, mime
-from regard.outreach.models import Campaign, OutboxMessage
+from regard.outreach import dkim_keys, gate, journeys, mime
+from regard.outreach.models import Campaign, Journey, OutboxMessage
 from regard.outreach.render import MissingData, customer_context, render
 from regard.outreach.selectors import Recipient, message_facts, recipients_load, settings_policy
 from regard.outreach.sender import Clearance, Relay, Result, SmtpSender
@@ -60,6 +60,8 @@ class Prepared:
 @dataclass
 class DispatchStats:
     counts: Counter[str] = dataclasses.field(default_factory=Counter)
+    # Journey rows the gate dropped because the person wants none of it: they leave the journey.
+    leaving_journeys: list[OutboxMessage] = dataclasses.field(default_factory=list)
 
     def __getitem__(self, key: str) -> int:
         return self.counts[key]
@@ -160,6 +162,8 @@ def _decide_and_prepare(
         if decision.outcome is gate.Outcome.DROP:
             row.state = State.DROPPED
             stats.counts["dropped"] += 1
+            if row.journey and journeys.LEAVING_REASONS.intersection(decision.codes()):
+                stats.leaving_journeys.append(row)
             continue
         if decision.outcome is gate.Outcome.HOLD:
             assert decision.hold_until is not None
@@ -208,6 +212,9 @@ def claim(
             .filter(Q(campaign__isnull=True) | Q(campaign__state=Campaign.State.RUNNING))
             .order_by("due_at", "id")
         )
+        stopped_journeys = list(Journey.objects.filter(is_active=False).values_list("slug", flat=True))
+        if stopped_journeys:
+            due = due.exclude(journey__in=stopped_journeys)
         if connection.vendor == "postgresql":
             due = due.select_for_update(skip_locked=True, of=("self",))
         rows = list(due[:limit])
@@ -228,6 +235,14 @@ def claim(
             rows, recipients, campaigns, now=now, key=key, policy=policy or settings_policy(), stats=stats
         )
         OutboxMessage.objects.bulk_update(rows, CLAIM_FIELDS)
+        if stats.leaving_journeys:
+            journeys.journeys_leave_by_ids(
+                enrollment_ids=filter(
+                    None, (journeys.enrollment_id_from_key(r.dedupe_key) for r in stats.leaving_journeys)
+                ),
+                reason="; ".join(sorted({c["code"] for r in stats.leaving_journeys for c in r.gate_reasons})),
+                now=now,
+            )
     stats.counts["claimed"] += len(rows)
     return prepared
 

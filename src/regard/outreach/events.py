@@ -17,6 +17,7 @@ from django.utils import timezone
 from regard.customers.models import Customer, TimelineEvent
 from regard.customers.services import Actor, timeline_append
 from regard.errors import InvalidInput
+from regard.outreach.journeys import journeys_on_event
 from regard.privacy.models import AuditEntry
 from regard.privacy.services import audit_record
 
@@ -92,4 +93,5 @@ def event_record(
         via=via,
         now=now,
     )
+    journeys_on_event(event=event, now=now)
     return event

@@ -142,3 +142,51 @@ class InboundFeedback(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.status} {self.received_at:%Y-%m-%d %H:%M}"
+
+
+class Journey(models.Model):
+    """Automated steps triggered by a customer event, e.g. an abandoned-cart reminder (C3, S19)."""
+
+    slug = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    trigger = models.CharField(max_length=64)  # the event type that enrolls a customer
+    exit_on = models.JSONField(default=list, blank=True)  # event types that end an enrollment
+    purpose = models.CharField(max_length=32)
+    channel = models.CharField(max_length=8, default="email")
+    topics = models.JSONField(default=list, blank=True)
+    # [{"wait_hours": 4, "subject": "...", "body": "..."}]: waits count from the previous step.
+    steps = models.JSONField(default=list)
+    is_active = models.BooleanField(default=True)
+    brake_reason = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class JourneyEnrollment(models.Model):
+    """One customer in one journey; at most once, so a re-posted event never adds reminders (S19)."""
+
+    class State(models.TextChoices):
+        ACTIVE = "active"
+        LEFT = "left"  # purchase, withdrawal, complaint: the remaining steps are dropped
+
+    journey = models.ForeignKey(Journey, on_delete=models.PROTECT, related_name="enrollments")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="journey_enrollments")
+    state = models.CharField(max_length=8, choices=State.choices, default=State.ACTIVE)
+    data = models.JSONField(default=dict, blank=True)  # the triggering event's data
+    entered_at = models.DateTimeField()
+    left_at = models.DateTimeField(null=True, blank=True)
+    left_reason = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-entered_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["journey", "customer"], name="journey_enrollment_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} in {self.journey_id} ({self.state})"
