@@ -207,5 +207,11 @@ REGARD_POSTAL_ADDRESS = env(
 REGARD_DKIM_SELECTOR = env("REGARD_DKIM_SELECTOR", "regard")
 REGARD_SMTPD_HOST = env("REGARD_SMTPD_HOST", "127.0.0.1")
 REGARD_SMTPD_PORT = int(env("REGARD_SMTPD_PORT", "2526"))
+# S12: a campaign or journey whose complaints pass this share of messages sent pauses itself.
+REGARD_BRAKE_COMPLAINT_RATE = float(env("REGARD_BRAKE_COMPLAINT_RATE", "0.003"))
+if not 0 < REGARD_BRAKE_COMPLAINT_RATE < 1:
+    raise ImproperlyConfigured(
+        "REGARD_BRAKE_COMPLAINT_RATE: a fraction between 0 and 1, e.g. 0.003 for 0.3%."
+    )
 # Nothing but the outbox dispatcher sends (invariant 1): Django's own mail API is refused.
 EMAIL_BACKEND = "regard.outreach.sender.RefusingEmailBackend"

@@ -28,7 +28,7 @@ from regard.consent.hashing import identifier_hash
 from regard.consent.models import ConsentEvent, PreferenceChange, Suppression
 from regard.consent.tokens import link_token
 from regard.customers.models import TimelineEvent
-from regard.outreach import dkim_keys, gate, journeys, mime
+from regard.outreach import brake, dkim_keys, gate, journeys, mime
 from regard.outreach.models import Campaign, Journey, OutboxMessage
 from regard.outreach.render import MissingData, customer_context, render
 from regard.outreach.selectors import Recipient, message_facts, recipients_load, settings_policy
@@ -222,6 +222,10 @@ def claim(
             return []
         campaign_ids = {r.campaign_id for r in rows if r.campaign_id}
         campaigns = Campaign.objects.in_bulk(campaign_ids) if campaign_ids else {}
+        # S12: a runaway campaign or journey pauses itself; its rows stay pending, unsent.
+        rows = brake.brake_check(rows, campaigns, now=now)
+        if not rows:
+            return []
         recipients = recipients_load(
             [r.customer_id for r in rows],
             now=now,
