@@ -7,6 +7,7 @@ lands, byte for byte as signed, in the Maildir to be read with any mail client.
 
 from __future__ import annotations
 
+import logging
 import mailbox
 import signal
 import threading
@@ -41,6 +42,8 @@ class Command(BaseCommand):
         controller = Controller(
             MaildirHandler(directory), hostname=options["host"], port=options["port"], decode_data=False
         )
+        # aiosmtpd logs every connection at INFO; its warnings and errors still show.
+        logging.getLogger("mail.log").setLevel(logging.WARNING)
         stopping = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stopping.set())
         controller.start()

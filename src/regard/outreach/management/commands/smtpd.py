@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import threading
 from typing import Any
@@ -21,6 +22,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         controller = feedback_controller(host=options["host"], port=options["port"])
+        # aiosmtpd logs every connection at INFO; its warnings and errors still show.
+        logging.getLogger("mail.log").setLevel(logging.WARNING)
         stopping = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stopping.set())
         controller.start()

@@ -17,7 +17,8 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
-from regard.customers.models import Customer
+from regard.consent.services import consent_grant
+from regard.customers.models import Customer, Identifier
 from regard.outreach import dkim_keys
 from regard.outreach.models import Campaign
 from regard.outreach.services import campaign_create
@@ -76,6 +77,20 @@ class Command(BaseCommand):
         """A campaign to preview and launch by hand; the demo never launches one itself."""
         if Campaign.objects.exists():
             return
+        # Demo people signed up for the newsletter on a form, every other one, so the preview
+        # shows both outcomes: allowed, and dropped for want of consent.
+        emails = Identifier.objects.filter(kind="email", customer__merged_into__isnull=True)
+        customer_ids = sorted(set(emails.values_list("customer_id", flat=True)))[::2]
+        for customer in Customer.objects.filter(pk__in=customer_ids):
+            consent_grant(
+                actor=None,
+                customer=customer,
+                purpose="newsletter",
+                channel="email",
+                source="form",
+                proof={"form_text_version": "demo-signup-1", "note": "demo data"},
+                via="cli",
+            )
         campaign_create(
             actor=None,
             name="Spring newsletter (demo)",
