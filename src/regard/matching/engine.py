@@ -23,6 +23,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -58,13 +59,23 @@ LEVELS: dict[str, tuple[str, ...]] = {
 _M_TEMPLATE = {2: (0.9, 0.1), 3: (0.85, 0.1, 0.05), 4: (0.8, 0.1, 0.05, 0.05)}
 _SPACES = re.compile(r"\s+")
 _NON_DIGITS = re.compile(r"\D+")
+_ASCII_NON_ALNUM = re.compile(r"[^a-z0-9]+")
 
 
 def clean_text(value: object) -> str:
     """Lower case, accents stripped, punctuation to spaces, spaces collapsed."""
     if value is None:
         return ""
-    text = unicodedata.normalize("NFKD", str(value))
+    return _clean_str(str(value))
+
+
+@lru_cache(maxsize=1 << 16)
+def _clean_str(text: str) -> str:
+    # Names, streets and towns repeat a lot: the cache and the ASCII path make loading
+    # a million profiles a matter of seconds (same result as the general path).
+    if text.isascii():
+        return _ASCII_NON_ALNUM.sub(" ", text.lower()).strip()
+    text = unicodedata.normalize("NFKD", text)
     text = "".join(c for c in text if not unicodedata.combining(c)).casefold()
     text = "".join(c if c.isalnum() else " " for c in text)
     return _SPACES.sub(" ", text).strip()
@@ -199,19 +210,54 @@ def _pairs_within_groups(codes: np.ndarray, max_block: int) -> np.ndarray:
     return np.concatenate(chunks) if chunks else np.empty(0, dtype=np.int64)
 
 
-def block_pairs(records: Sequence[dict[str, str]], *, max_block: int = 500) -> tuple[np.ndarray, np.ndarray]:
+@dataclass
+class BlockIndex:
+    """Every record's blocking keys, hashed once: rule number, key hash, record index."""
+
+    rules: np.ndarray
+    hashes: np.ndarray
+    owners: np.ndarray
+
+    @classmethod
+    def build(cls, records: Sequence[dict[str, str]]) -> BlockIndex:
+        rules: list[int] = []
+        hashes: list[int] = []
+        owners: list[int] = []
+        for index, record in enumerate(records):
+            for key in blocking_keys(record):
+                rule, _ = key.split(":", 1)
+                rules.append(int(rule))
+                hashes.append(key_hash(key))
+                owners.append(index)
+        return cls(
+            rules=np.array(rules, dtype=np.int64),
+            hashes=np.array(hashes, dtype=np.int64),
+            owners=np.array(owners, dtype=np.int64),
+        )
+
+    def distinct_rows(self) -> np.ndarray:
+        """Unique (key hash, record index) rows in record order: the rows of the MatchKey table."""
+        order = np.lexsort((self.hashes, self.owners))
+        rows = np.stack([self.hashes[order], self.owners[order]], axis=1)
+        if len(rows) > 1:
+            repeated = (rows[1:] == rows[:-1]).all(axis=1)
+            rows = rows[np.r_[True, ~repeated]]
+        return rows
+
+
+def block_pairs(
+    records: Sequence[dict[str, str]], *, max_block: int = 500, index: BlockIndex | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Candidate pairs (index arrays into ``records``) from every blocking rule, deduplicated."""
     n = len(records)
-    per_rule: list[list[tuple[int, int]]] = [[] for _ in BLOCKING_RULES]
-    for index, record in enumerate(records):
-        for key in blocking_keys(record):
-            per_rule[int(key.split(":", 1)[0])].append((key_hash(key), index))
+    index = index or BlockIndex.build(records)
     encoded = []
-    for entries in per_rule:
-        if not entries:
+    for rule in range(len(BLOCKING_RULES)):
+        # the entries of one rule, in record order (as they were appended)
+        in_rule = np.flatnonzero(index.rules == rule)
+        if not len(in_rule):
             continue
-        array = np.array(entries, dtype=np.int64)
-        hashes, owners = array[:, 0], array[:, 1]
+        hashes, owners = index.hashes[in_rule], index.owners[in_rule]
         pairs = _pairs_within_groups(hashes, max_block)
         # map positions in this rule back to record indices
         low, high = pairs // len(hashes), pairs % len(hashes)
@@ -413,6 +459,7 @@ class Model:
     u: dict[str, list[float]]
     prior: float  # probability that two random records are the same person
     summary: dict[str, Any] = field(default_factory=dict)
+    _weights: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         return {"m": self.m, "u": self.u, "prior": self.prior, "summary": self.summary}
@@ -426,7 +473,12 @@ class Model:
         return math.log2(self.prior / (1 - self.prior))
 
     def weight_table(self) -> np.ndarray:
-        """log2(m/u), shape (fields, max levels + 1); level 0 (missing) weighs 0."""
+        """log2(m/u), shape (fields, max levels + 1); level 0 (missing) weighs 0 (computed once)."""
+        if self._weights is None:
+            self._weights = self._compute_weight_table()
+        return self._weights
+
+    def _compute_weight_table(self) -> np.ndarray:
         width = max(len(v) for v in LEVELS.values()) + 1
         table = np.zeros((len(FIELDS), width))
         for column, name in enumerate(FIELDS):
@@ -592,6 +644,7 @@ __all__ = [
     "BLOCKING_RULES",
     "FIELDS",
     "LEVELS",
+    "BlockIndex",
     "Model",
     "RecordTable",
     "block_pairs",

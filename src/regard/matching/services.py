@@ -120,20 +120,44 @@ def _update_run(run: MatchRun, **changes: Any) -> None:
     MatchRun.objects.filter(pk=run.pk).update(**changes)
 
 
-def _rebuild_keys(ids: list[int], records: Sequence[dict[str, str]]) -> None:
-    """Replace the blocking index (MatchKey) with the keys of the current profiles."""
+def _as_pairs(rows: np.ndarray) -> np.ndarray:
+    """(n, 2) int64 rows as one structured column, so numpy set operations work on whole rows."""
+    return (
+        np.ascontiguousarray(rows, dtype=np.int64).view([("key", np.int64), ("customer", np.int64)]).ravel()
+    )
+
+
+def _rebuild_keys(ids: list[int], index: engine.BlockIndex) -> None:
+    """Bring the blocking index (MatchKey) in line with the keys of the current profiles.
+
+    The incremental path keeps the index nearly current, so only the difference is
+    written; PostgreSQL takes new rows through COPY.
+    """
+    wanted = index.distinct_rows()
+    if len(wanted):
+        wanted[:, 1] = np.asarray(ids, dtype=np.int64)[wanted[:, 1]]
     table = MatchKey._meta.db_table
-    sql = f"INSERT INTO {table} (key_hash, customer_id) VALUES (%s, %s)"
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {table}")
-        batch: list[tuple[int, int]] = []
-        for pk, record in zip(ids, records, strict=True):
-            batch.extend((engine.key_hash(key), pk) for key in set(engine.blocking_keys(record)))
-            if len(batch) >= 50_000:
-                cursor.executemany(sql, batch)
-                batch = []
-        if batch:
-            cursor.executemany(sql, batch)
+        cursor.execute(f"SELECT key_hash, customer_id FROM {table}")
+        existing = np.array(cursor.fetchall(), dtype=np.int64).reshape(-1, 2)
+        stale = existing[~np.isin(_as_pairs(existing), _as_pairs(wanted))]
+        if len(stale) * 2 > len(existing):  # mostly new: clearing is cheaper than row deletes
+            cursor.execute(f"DELETE FROM {table}")
+            fresh = wanted
+        else:
+            if len(stale):
+                cursor.executemany(
+                    f"DELETE FROM {table} WHERE key_hash = %s AND customer_id = %s", stale.tolist()
+                )
+            fresh = wanted[~np.isin(_as_pairs(wanted), _as_pairs(existing))]
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {table} (key_hash, customer_id) FROM STDIN") as copy:
+                for key_hash, customer_id in fresh.tolist():
+                    copy.write_row((key_hash, customer_id))
+            return
+        sql = f"INSERT INTO {table} (key_hash, customer_id) VALUES (%s, %s)"
+        for start in range(0, len(fresh), 50_000):
+            cursor.executemany(sql, fresh[start : start + 50_000].tolist())
 
 
 def _existing_pairs() -> set[tuple[int, int]]:
@@ -179,14 +203,17 @@ def _store_candidates(
     created = MatchCandidate.objects.bulk_create(rows, batch_size=2000, ignore_conflicts=True)
     if connection.features.can_return_rows_from_bulk_insert and all(r.pk for r in created):
         return created
-    # ignore_conflicts leaves primary keys unset on some backends: read the rows back.
-    return list(
-        MatchCandidate.objects.filter(
-            customer_low_id__in={r.customer_low_id for r in rows},
-            customer_high_id__in={r.customer_high_id for r in rows},
-            created_at=now,
-        )
-    )
+    # ignore_conflicts leaves primary keys unset on some backends: read the rows back, by
+    # run (indexed) or by the few customers of an incremental check, then by pair.
+    inserted = {(r.customer_low_id, r.customer_high_id) for r in rows}
+    if not inserted:
+        return []
+    written = MatchCandidate.objects.filter(created_at=now, source=source)
+    if run is not None:
+        written = written.filter(run=run)
+    else:
+        written = written.filter(customer_low_id__in={low for low, _ in inserted})
+    return [r for r in written.order_by("id") if (r.customer_low_id, r.customer_high_id) in inserted]
 
 
 def _auto_merge(candidates: Sequence[MatchCandidate], *, threshold: float | None) -> int:
@@ -229,9 +256,10 @@ def match_run_execute(
         model_row, model = found
         _update_run(run, model=model_row)
         report("building the blocking index", 0.15)
-        _rebuild_keys(ids, records)
+        block_index = engine.BlockIndex.build(records)
+        _rebuild_keys(ids, block_index)
         report("blocking", 0.3)
-        ia, ib = engine.block_pairs(records)
+        ia, ib = engine.block_pairs(records, index=block_index)
         table = engine.RecordTable.build(records)
         config = matching_settings()
         id_array = np.asarray(ids, dtype=np.int64)
