@@ -162,7 +162,9 @@ def _rebuild_keys(ids: list[int], index: engine.BlockIndex) -> None:
 
 def _existing_pairs() -> set[tuple[int, int]]:
     return set(
-        MatchCandidate.objects.values_list("customer_low_id", "customer_high_id").iterator(chunk_size=50_000)
+        MatchCandidate.objects.order_by()  # a set: no need for the queue's ordering
+        .values_list("customer_low_id", "customer_high_id")
+        .iterator(chunk_size=50_000)
     )
 
 
@@ -181,9 +183,13 @@ def _store_candidates(
         existing = _existing_pairs() & wanted
     else:
         existing = set()
-        for low, high in MatchCandidate.objects.filter(
-            customer_low_id__in={p[0] for p in wanted}, customer_high_id__in={p[1] for p in wanted}
-        ).values_list("customer_low_id", "customer_high_id"):
+        for low, high in (
+            MatchCandidate.objects.filter(
+                customer_low_id__in={p[0] for p in wanted}, customer_high_id__in={p[1] for p in wanted}
+            )
+            .order_by()
+            .values_list("customer_low_id", "customer_high_id")
+        ):
             existing.add((low, high))
     rows = [
         MatchCandidate(
