@@ -7,13 +7,14 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from regard.outreach import events, journeys
+from regard.outreach import events, feedback, journeys
 from regard.outreach.dispatcher import dispatch_batch
 from regard.outreach.models import Campaign, InboundFeedback, Journey, OutboxMessage
 from regard.outreach.sender import SmtpSender
 from regard.outreach.services import campaign_launch, outbox_enqueue
 from regard.privacy.roles import Role
 from tests.outreach.helpers import enqueue_for, running_campaign, subscriber
+from tests.outreach.test_feedback import _arf
 
 pytestmark = pytest.mark.django_db
 State = OutboxMessage.State
@@ -33,15 +34,13 @@ def _copy(campaign: Campaign, customer, key: str) -> OutboxMessage:
 
 
 def _complain(row: OutboxMessage) -> None:
-    InboundFeedback.objects.create(
-        kind=InboundFeedback.Kind.COMPLAINT,
-        status=InboundFeedback.Status.APPLIED,
+    """The recipient presses "report spam": an ARF report reaches the feedback listener's code."""
+    applied = feedback.feedback_receive(
+        mail_from="feedback@mailbox-provider.example",
         rcpt_to="fbl@mail.regard.test",
-        outbox_message=row,
-        customer=row.customer,
-        raw="",
-        received_at=timezone.now(),
+        data=_arf(message_id=row.message_id),
     )
+    assert (applied.kind, applied.status) == (InboundFeedback.Kind.COMPLAINT, InboundFeedback.Status.APPLIED)
 
 
 def test_a_second_copy_for_one_recipient_pauses_the_campaign(smtp_server, sender: SmtpSender) -> None:
@@ -165,3 +164,19 @@ def test_get_campaign_shows_the_brake(api_for, smtp_server, sender) -> None:
     assert shown["state"] == "paused"
     assert shown["brake_reason"].startswith("anomaly brake:")
     assert shown["counts_by_state"] == {"pending": 2}
+
+
+def test_the_back_office_lists_the_brake(make_user, smtp_server, sender) -> None:
+    from django.test import Client
+
+    campaign = running_campaign(name="Runaway letter")
+    customer, _ = subscriber()
+    enqueue_for(campaign, customer)
+    _copy(campaign, customer, "haywire:admin")
+    dispatch_batch(sender=sender)
+    client = Client()
+    client.force_login(make_user(Role.ADMIN))
+    page = client.get("/admin/outreach/campaign/")
+    assert page.status_code == 200
+    assert "anomaly brake: customer" in page.content.decode()
+    assert client.get("/admin/outreach/journey/").status_code == 200

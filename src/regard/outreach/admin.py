@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from regard.outreach.models import InboundFeedback
+from regard.outreach.models import Campaign, InboundFeedback, Journey
 
 
 @admin.register(InboundFeedback)
@@ -19,3 +19,56 @@ class InboundFeedbackAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):  # type: ignore[no-untyped-def]
         return False
+
+
+class BrakeVisibleAdmin(admin.ModelAdmin):
+    """Campaigns and journeys as they run; the anomaly brake's reason is shown in the list (S12).
+
+    Read-only: they change through the API and services, never through admin hooks.
+    """
+
+    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+        return False
+
+
+@admin.register(Campaign)
+class CampaignAdmin(BrakeVisibleAdmin):
+    list_display = ("name", "purpose", "state", "planned_count", "brake_reason", "launched_at")
+    list_filter = ("state", "purpose")
+    fields = (
+        "name",
+        "purpose",
+        "channel",
+        "state",
+        "brake_reason",
+        "planned_count",
+        "subject",
+        "body",
+        "topics",
+    )
+    readonly_fields = fields
+
+
+@admin.register(Journey)
+class JourneyAdmin(BrakeVisibleAdmin):
+    list_display = ("name", "trigger", "purpose", "is_active", "brake_reason")
+    list_filter = ("is_active", "purpose")
+    fields = (
+        "slug",
+        "name",
+        "trigger",
+        "exit_on",
+        "purpose",
+        "channel",
+        "topics",
+        "steps",
+        "is_active",
+        "brake_reason",
+    )
+    readonly_fields = fields
