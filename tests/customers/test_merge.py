@@ -188,9 +188,10 @@ def test_chained_merges_must_be_undone_newest_first(agent: Any) -> None:
     b_chat = Identifier.objects.get(customer=b)
     a_absorbs_b = services.customer_merge(survivor=a, absorbed=b, actor=agent)
     c_absorbs_a = services.customer_merge(survivor=c, absorbed=a, actor=agent)
-    # C's timeline reaches B's history through A.
+    # C's timeline reaches B's history through A (each merge told once, by its survivor's copy).
     c_timeline = {e[0] for e in read_timeline(actor=agent, customer=c)}
-    assert set(TimelineEvent.objects.filter(customer=b).values_list("pk", flat=True)) <= c_timeline
+    b_history = TimelineEvent.objects.filter(customer=b).exclude(kind="customer.merged")
+    assert set(b_history.values_list("pk", flat=True)) <= c_timeline
     assert Identifier.objects.get(pk=b_chat.pk).customer_id == c.pk
 
     with pytest.raises(Conflict) as refused:
@@ -323,3 +324,27 @@ def test_rows_of_a_registered_model_follow_the_merge_and_come_back_on_undo(
 def test_registering_something_that_is_not_owned_by_a_customer_is_refused() -> None:
     with pytest.raises(TypeError, match="not a foreign key to Customer"):
         ownership.register_customer_owned(apps.get_model("customers", "OrderLine"), "order")
+
+
+@pytest.mark.django_db
+def test_the_survivors_timeline_tells_each_merge_once_even_across_a_chain() -> None:
+    from regard.customers import selectors, services
+    from regard.privacy.roles import Role
+    from regard.privacy.services import user_create
+
+    agent = user_create(username="merge-reader", password=None, roles=[Role.AGENT])
+    first = services.customer_create(actor=None, preferred_name="B")
+    middle = services.customer_create(actor=None, preferred_name="A")
+    last = services.customer_create(actor=None, preferred_name="C")
+    services.customer_merge(survivor=middle, absorbed=first, actor=None)
+    services.customer_merge(survivor=last, absorbed=middle, actor=None)
+
+    page = selectors.timeline_page(actor=agent, customer=last)
+    merges = [e for e in page.events if e.kind == "customer.merged"]
+    assert sorted(e.summary for e in merges) == [
+        f"Profiles {first.pk} merged into {middle.pk}",
+        f"Profiles {middle.pk} merged into {last.pk}",
+    ]
+    # Viewed on its own, the absorbed profile still says it was merged away.
+    own = selectors.timeline_page(actor=agent, customer=middle)
+    assert f"Profiles {middle.pk} merged into {last.pk}" in [e.summary for e in own.events]

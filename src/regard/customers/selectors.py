@@ -202,6 +202,12 @@ def _timeline_page(
     if not 1 <= limit <= 200:
         raise InvalidInput("limit: must be between 1 and 200.", field="limit")
     events = TimelineEvent.objects.filter(customer_id__in=group)
+    if len(group) > 1:
+        # A merge writes one event on each profile; read across the group, the survivor's copy
+        # tells it, so the absorbed profiles' copies are left out (a profile viewed on its own keeps its copy).
+        events = events.exclude(
+            Q(kind="customer.merged", data__role="absorbed") & ~Q(customer_id=customer_id)
+        )
     if cursor:
         occurred_at, pk = _decode_cursor(cursor)
         events = events.filter(Q(occurred_at__lt=occurred_at) | Q(occurred_at=occurred_at, pk__lt=pk))

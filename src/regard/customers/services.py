@@ -530,14 +530,14 @@ def customer_merge(
         moved=moved,
         survivor_fields_filled=filled,
     )
-    for party, other in ((survivor, absorbed), (absorbed, survivor)):
+    for party, other, role in ((survivor, absorbed, "survivor"), (absorbed, survivor, "absorbed")):
         timeline_append(
             customer=party,
             kind="customer.merged",
             occurred_at=now,
             subject=merge,
             summary=f"Profiles {absorbed.pk} merged into {survivor.pk}",
-            data={"other": other.pk},
+            data={"other": other.pk, "role": role},
         )
     audit_record(
         actor=actor,
