@@ -8,8 +8,9 @@ from typing import Any, Literal
 from ninja import Field, Router, Schema, Status
 
 from regard.api.auth import ApiRequest, requires
+from regard.api.schemas import ModelOut
 from regard.consent import selectors, services
-from regard.consent.models import ConsentEvent, PreferenceChange
+from regard.consent.models import PreferenceChange
 from regard.customers.models import Customer
 from regard.errors import NotFound
 from regard.privacy import access
@@ -36,7 +37,7 @@ class ConsentIn(Schema):
     proof: ProofIn | None = None
 
 
-class ConsentEventOut(Schema):
+class ConsentEventOut(ModelOut):
     id: int
     purpose: str
     channel: str
@@ -45,19 +46,6 @@ class ConsentEventOut(Schema):
     recorded_at: datetime
     source: str
     proof: dict[str, Any]
-
-    @staticmethod
-    def from_model(event: ConsentEvent) -> ConsentEventOut:
-        return ConsentEventOut(
-            id=event.pk,
-            purpose=event.purpose,
-            channel=event.channel,
-            action=event.action,
-            occurred_at=event.occurred_at,
-            recorded_at=event.recorded_at,
-            source=event.source,
-            proof=event.proof,
-        )
 
 
 class ConsentStateOut(Schema):

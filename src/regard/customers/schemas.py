@@ -7,9 +7,10 @@ from decimal import Decimal
 from typing import Any
 
 from ninja import Schema
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import AliasChoices, ConfigDict, Field, field_validator
 
-from regard.customers.models import Customer, Identifier, MergeRecord, Order, TimelineEvent
+from regard.api.schemas import ModelOut
+from regard.customers.models import Customer, Identifier, MergeRecord, Order
 
 
 class StrictIn(Schema):
@@ -72,22 +73,12 @@ class AddressOut(Schema):
     country: str
 
 
-class IdentifierOut(Schema):
+class IdentifierOut(ModelOut):
     kind: str
-    value: str
+    value: str = Field(validation_alias=AliasChoices("value_normalised", "value"))
     value_raw: str
     source: str
     first_seen_at: datetime
-
-    @staticmethod
-    def from_model(identifier: Identifier) -> IdentifierOut:
-        return IdentifierOut(
-            kind=identifier.kind,
-            value=identifier.value_normalised,
-            value_raw=identifier.value_raw,
-            source=identifier.source,
-            first_seen_at=identifier.first_seen_at,
-        )
 
 
 class CustomerOut(Schema):
@@ -202,7 +193,7 @@ class OrderOut(Schema):
         )
 
 
-class TimelineEventOut(Schema):
+class TimelineEventOut(ModelOut):
     id: int
     customer_id: int
     kind: str
@@ -211,19 +202,6 @@ class TimelineEventOut(Schema):
     occurred_at: datetime
     subject_type: str
     subject_id: str
-
-    @staticmethod
-    def from_model(event: TimelineEvent) -> TimelineEventOut:
-        return TimelineEventOut(
-            id=event.pk,
-            customer_id=event.customer_id,
-            kind=event.kind,
-            channel=event.channel,
-            summary=event.summary,
-            occurred_at=event.occurred_at,
-            subject_type=event.subject_type,
-            subject_id=event.subject_id,
-        )
 
 
 class TimelinePageOut(Schema):

@@ -2,38 +2,26 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ninja import Query, Router, Schema
+from ninja import Field, Query, Router, Schema
+from pydantic import AliasChoices
 
 from regard.api.auth import ApiRequest, requires
-from regard.privacy.models import AuditEntry
+from regard.api.schemas import ModelOut
 from regard.privacy.roles import Capability
 from regard.privacy.selectors import audit_list
 
 router = Router(tags=["audit"])
 
 
-class AuditEntryOut(Schema):
+class AuditEntryOut(ModelOut):
     id: int
-    actor: str
+    actor: str = Field(validation_alias=AliasChoices("actor_label", "actor"))
     action: str
     customer_id: int | None
     object_type: str
     object_id: str
     via: str
     occurred_at: datetime
-
-    @staticmethod
-    def from_model(entry: AuditEntry) -> AuditEntryOut:
-        return AuditEntryOut(
-            id=entry.pk,
-            actor=entry.actor_label,
-            action=entry.action,
-            customer_id=entry.customer_id,
-            object_type=entry.object_type,
-            object_id=entry.object_id,
-            via=entry.via,
-            occurred_at=entry.occurred_at,
-        )
 
 
 class AuditPage(Schema):
