@@ -35,7 +35,8 @@ def _chromium_path() -> str | None:
 def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
     executable = _chromium_path()
     if executable is None:
-        pytest.skip("chromium is not installed (apt-get install -y chromium)")
+        # `make test` installs it (scripts/ensure-services.sh); a silent skip would hide that step failing.
+        pytest.fail("chromium is not installed (apt-get install -y chromium)")
     return {**browser_type_launch_args, "executable_path": executable, "args": CHROMIUM_ARGS}
 
 
