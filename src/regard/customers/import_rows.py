@@ -7,7 +7,6 @@ These functions are pure, so the importer can run them in worker processes.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,7 +15,6 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 
 from django.utils import timezone
-from email_validator import EmailNotValidError, validate_email
 
 from regard.customers import normalise
 from regard.customers.models import Customer
@@ -96,41 +94,6 @@ def order_layout_read(header: Sequence[str]) -> Layout:
     return layout
 
 
-# A conservative subset of addresses (plain ASCII dot-atoms) that email-validator
-# accepts whenever their domain is valid; anything else takes the full validator.
-_SIMPLE_EMAIL = re.compile(r"([A-Za-z0-9_+\-]+(?:\.[A-Za-z0-9_+\-]+)*)@([A-Za-z0-9.\-]+)")
-
-
-@lru_cache(maxsize=65536)
-def _domain_is_valid(domain: str) -> bool:
-    """Whether email-validator accepts this ASCII domain unchanged (apart from case)."""
-    try:
-        result = validate_email(f"a@{domain}", check_deliverability=False)
-    except EmailNotValidError:
-        return False
-    return bool(result.normalized.lower() == f"a@{domain.lower()}")
-
-
-def email_normalise(value: str, *, field: str) -> str:
-    """``normalise.normalise_email`` with a cached fast path; the result is always the same."""
-    stripped = value.strip()
-    match = _SIMPLE_EMAIL.fullmatch(stripped)
-    if (
-        match is not None
-        and len(match.group(1)) <= 64
-        and len(stripped) <= 254
-        and _domain_is_valid(match.group(2))
-    ):
-        return stripped.lower()
-    return normalise.normalise_email(value, field=field)
-
-
-def identifier_normalise(kind: str, value: str, *, field: str) -> str:
-    if kind == "email":
-        return email_normalise(value, field=field)
-    return normalise.normalise_identifier(kind, value, field=field)
-
-
 def _column_of(field: str | None) -> str:
     """API field names ("address.country") back to CSV column names ("country")."""
     return (field or "").removeprefix("address.")
@@ -188,7 +151,7 @@ def customer_row_clean(values: Sequence[str], *, line: int, layout: Layout) -> C
             if not part:
                 continue
             try:
-                normalised = identifier_normalise(column, part, field=column)
+                normalised = normalise.normalise_identifier(column, part, field=column)
             except RegardError as error:
                 errors.append(RowError(line, column, error.message, part))
                 continue
@@ -293,7 +256,9 @@ def _customer_refs(cells: dict[str, str]) -> tuple[CustomerRef, ...]:
                 raise InvalidInput(f"customer_id: '{raw}' is not a customer id.", field=column)
             refs.append(CustomerRef(column, "id", str(int(raw)), raw))
         else:
-            refs.append(CustomerRef(column, kind, identifier_normalise(kind, raw, field=column), raw))
+            refs.append(
+                CustomerRef(column, kind, normalise.normalise_identifier(kind, raw, field=column), raw)
+            )
     if not refs:
         raise InvalidInput(
             f"customer: one of {', '.join(CUSTOMER_REF_COLUMNS)} must name the customer.", field="customer"

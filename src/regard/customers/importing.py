@@ -26,7 +26,7 @@ from typing import Any
 from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
-from regard.customers import normalise
+from regard.customers import normalise, selectors
 from regard.customers.import_rows import (
     CustomerRow,
     Layout,
@@ -490,19 +490,6 @@ class _OrderBatchOutcome:
         self.conflicts.extend(RowError(row.line, column, message, value) for row in lines)
 
 
-def _customers_current(ids: set[int]) -> dict[int, int]:
-    """Customer ids to the profile that holds them now (following merges); unknown ids left out."""
-    current = dict(Customer.objects.filter(pk__in=ids).values_list("pk", "merged_into_id"))
-    resolved: dict[int, int] = {}
-    for pk, merged_into in current.items():
-        while merged_into is not None:
-            pk_now = merged_into
-            merged_into = Customer.objects.filter(pk=pk_now).values_list("merged_into_id", flat=True).get()
-            resolved[pk] = pk_now
-        resolved.setdefault(pk, pk)
-    return resolved
-
-
 def _order_key(number: str) -> IdentifierKey:
     # S20: the order number is also an identifier, so quoting it on any channel finds the person.
     return ("order", normalise.normalise_identifier("order", number, field="order_number"))
@@ -534,7 +521,7 @@ def _orders_batch_write(
 ) -> _OrderBatchOutcome:
     outcome = _OrderBatchOutcome()
     heads = [lines[0] for lines in orders]
-    customer_ids = _customers_current(
+    customer_ids = selectors.current_customer_ids(
         {int(ref.value) for head in heads for ref in head.refs if ref.kind == "id"}
     )
     owners = _identifier_owners(

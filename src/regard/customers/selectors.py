@@ -114,6 +114,19 @@ def customer_current(customer: Customer) -> Customer:
     return customer
 
 
+def current_customer_ids(ids: set[int]) -> dict[int, int]:
+    """Customer ids to the profile that holds them now (following merges); unknown ids left out."""
+    current = dict(Customer.objects.filter(pk__in=ids).values_list("pk", "merged_into_id"))
+    resolved: dict[int, int] = {}
+    for pk, merged_into in current.items():
+        while merged_into is not None:
+            pk_now = merged_into
+            merged_into = Customer.objects.filter(pk=pk_now).values_list("merged_into_id", flat=True).get()
+            resolved[pk] = pk_now
+        resolved.setdefault(pk, pk)
+    return resolved
+
+
 def customer_group_ids(customer: Customer) -> list[int]:
     """The customer and every profile merged into it, at any depth (timeline is read across them)."""
     return _group_from([customer.pk])
