@@ -18,13 +18,14 @@ customer against the stored profiles.
 from __future__ import annotations
 
 import os
-import random
 import tempfile
 import time
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+
+from tests.bench import synthetic
 
 DEFAULT_THRESHOLD = 0.8  # Regard's default review threshold (MatchSettings.review_threshold)
 SPLINK_THRESHOLD = 0.9  # the threshold the Splink figures in STACK-NOTES were measured at
@@ -343,86 +344,6 @@ def _accuracy() -> None:
 # ------------------------------------------------------------------ synthetic
 
 
-def _synthetic(
-    count: int, seed: int
-) -> tuple[list[dict[str, Any]], set[tuple[str, str]], list[dict[str, Any]]]:
-    """Originals plus corrupted re-entries (typos, nicknames, swaps, email/phone variants)."""
-    from faker import Faker
-
-    from regard.customers.demo_duplicates import NICKNAMES, _typo
-
-    rng = random.Random(seed)
-    pools: dict[str, list[str]] = {"given": [], "family": [], "street": [], "city": []}
-    for locale in ("en_US", "en_GB", "de_DE", "fr_FR", "es_ES", "it_IT", "nl_NL", "pl_PL"):
-        fake = Faker(locale)
-        fake.seed_instance(seed)
-        pools["given"] += [fake.first_name() for _ in range(400)]
-        pools["family"] += [fake.last_name() for _ in range(600)]
-        pools["street"] += [fake.street_name() for _ in range(300)]
-        pools["city"] += [fake.city() for _ in range(150)]
-    pools["given"] += [n.title() for n in NICKNAMES]
-    originals_count = int(count * 0.8)
-    rows: list[dict[str, Any]] = []
-    for index in range(originals_count):
-        given, family = rng.choice(pools["given"]), rng.choice(pools["family"])
-        birth = date(rng.randint(1940, 2005), rng.randint(1, 12), rng.randint(1, 28))
-        rows.append(
-            {
-                "rec_id": f"o{index}",
-                "given_name": given,
-                "family_name": family,
-                "date_of_birth": birth if rng.random() < 0.8 else None,
-                "street": f"{rng.randint(1, 200)} {rng.choice(pools['street'])}",
-                "locality": rng.choice(pools["city"]),
-                "postcode": f"{rng.randint(10000, 99999)}",
-                "email": f"{given}.{family}{index}@example.com".lower().replace(" ", ""),
-                "phone": f"+1{rng.randint(200, 999)}{index:07d}" if rng.random() < 0.6 else "",
-            }
-        )
-
-    def corrupt(original: dict[str, Any], number: int) -> dict[str, Any]:
-        row = dict(original, rec_id=f"d{number}-{original['rec_id']}")
-        row["email"] = f"other{number}@mail.example"
-        row["phone"] = ""
-        for _ in range(rng.choice((1, 1, 2, 3))):
-            slip = rng.randrange(8)
-            if slip == 0 and row["given_name"].lower() in {v.lower() for v in NICKNAMES.values()} | set(
-                NICKNAMES
-            ):
-                row["given_name"] = NICKNAMES.get(row["given_name"].lower(), row["given_name"])
-            elif slip == 1:
-                row["given_name"] = _typo(rng, row["given_name"])
-            elif slip == 2:
-                row["family_name"] = _typo(rng, row["family_name"])
-            elif slip == 3:
-                row["given_name"], row["family_name"] = row["family_name"], row["given_name"]
-            elif slip == 4:
-                local = original["email"].split("@")[0]
-                row["email"] = local.replace(".", "") + "@" + rng.choice(("gmail.example", "web.example"))
-            elif slip == 5 and original["phone"]:
-                digits = original["phone"]
-                row["phone"] = digits[:-1] + str((int(digits[-1]) + 1) % 10)
-            elif slip == 6 and row["date_of_birth"] and row["date_of_birth"].day <= 12:
-                d = row["date_of_birth"]
-                row["date_of_birth"] = date(d.year, d.day, d.month)
-            elif slip == 7:
-                row["street"], row["locality"], row["postcode"] = (
-                    f"{rng.randint(1, 200)} {rng.choice(pools['street'])}",
-                    rng.choice(pools["city"]),
-                    f"{rng.randint(10000, 99999)}",
-                )  # moved house
-        return row
-
-    truth: set[tuple[str, str]] = set()
-    for number in range(count - originals_count):
-        original = rows[rng.randrange(originals_count)]
-        duplicate = corrupt(original, number)
-        rows.append(duplicate)
-        truth.add(tuple(sorted((original["rec_id"], duplicate["rec_id"]))))  # type: ignore[arg-type]
-    newcomers = [corrupt(rows[rng.randrange(originals_count)], 10_000_000 + n) for n in range(200)]
-    return rows, truth, newcomers
-
-
 def _splink_synthetic(rows: list[dict[str, Any]]) -> tuple[dict[tuple[str, str], float], float, float, int]:
     import pandas as pd
     import splink.comparison_library as cl
@@ -525,7 +446,7 @@ def _speed(scale: float) -> None:
     count = max(int(1_000_000 * scale), 2000)
     print(f"\nSpeed: {count:,} synthetic customers (seed 7), same records for both")
     started = time.perf_counter()
-    rows, truth, newcomers = _synthetic(count, seed=7)
+    rows, truth, newcomers = synthetic.generate(count, seed=7)
     print(f"  generated in {time.perf_counter() - started:.1f} s; {len(truth):,} true duplicate pairs")
     result = _regard(rows, review_threshold=0.5)
     run = result["run"]
