@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "regard.matching",
     "regard.consent",
     "regard.outreach",
+    "regard.support",
     "regard.api",
 ]
 
@@ -213,5 +214,10 @@ if not 0 < REGARD_BRAKE_COMPLAINT_RATE < 1:
     raise ImproperlyConfigured(
         "REGARD_BRAKE_COMPLAINT_RATE: a fraction between 0 and 1, e.g. 0.003 for 0.3%."
     )
+# How long a claimed outbox message may stay "sending" before its worker counts as dead:
+# then marketing is marked uncertain (never resent) and service mail is resent (same Message-ID).
+REGARD_OUTBOX_LEASE_SECONDS = int(env("REGARD_OUTBOX_LEASE_SECONDS", "300"))
+if REGARD_OUTBOX_LEASE_SECONDS < 1:
+    raise ImproperlyConfigured("REGARD_OUTBOX_LEASE_SECONDS: a whole number of seconds, at least 1.")
 # Nothing but the outbox dispatcher sends (invariant 1): Django's own mail API is refused.
 EMAIL_BACKEND = "regard.outreach.sender.RefusingEmailBackend"

@@ -1,0 +1,356 @@
+"""Every write of the support desk: conversations, customer messages, notes, replies, calls, forms (C4).
+
+Each function is keyword-only, runs in one transaction, writes its timeline event and
+audit entry, and tells ``support.hooks`` what happened (after commit) so SLA timers,
+live inboxes and webhooks follow without this module importing them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.contrib.auth.models import User
+from django.db import models, transaction
+from django.utils import timezone
+
+from regard.customers import normalise
+from regard.customers import services as customer_services
+from regard.customers.models import Customer
+from regard.customers.selectors import customer_current, customer_resolve
+from regard.customers.services import Actor, IdentifierInput, timeline_append
+from regard.errors import Conflict, InvalidInput
+from regard.privacy.models import AuditEntry
+from regard.privacy.services import audit_record
+from regard.support import hooks
+from regard.support.models import Attachment, Conversation, Message, Team
+
+MAX_SUBJECT = 300
+MAX_BODY = 200_000
+
+
+@dataclass(frozen=True)
+class AttachmentInput:
+    filename: str
+    content_type: str
+    data: bytes
+
+
+def _split_name(name: str) -> dict[str, str]:
+    name = " ".join(name.split())[:200]
+    if not name:
+        return {}
+    given, _, family = name.partition(" ")
+    return {"given_name": given, "family_name": family} if family else {"given_name": given}
+
+
+def customer_for_contact(
+    *,
+    email: str = "",
+    phone: str = "",
+    name: str = "",
+    via: str,
+    actor: Actor = None,
+    now: datetime | None = None,
+) -> Customer:
+    """The person behind a sender address or phone number; an unknown sender gets a new profile.
+
+    Attached by any known identifier (email first, then phone). Identifiers a sender merely
+    claims are not added to an existing profile, so a form cannot tie a stranger's number to
+    someone else's account; a new profile gets all of them, and identity resolution can merge
+    it later (C1).
+    """
+    email, phone = email.strip(), phone.strip()
+    if not email and not phone:
+        raise InvalidInput("email: an email address or a phone number is needed.", field="email")
+    email_n = normalise.normalise_email(email, field="email") if email else ""
+    phone_n = normalise.normalise_phone(phone, field="phone") if phone else ""
+    for kind, value in (("email", email_n), ("phone", phone_n)):
+        if value:
+            found = customer_resolve(kind=kind, value=value)
+            if found is not None:
+                return customer_current(found)
+    identifiers = [
+        IdentifierInput(kind, value) for kind, value in (("email", email_n), ("phone", phone_n)) if value
+    ]
+    return customer_services.customer_create(
+        actor=actor, identifiers=identifiers, source=via, via=via, now=now, **_split_name(name)
+    )
+
+
+def _clean_choice(value: str, choices: type[models.TextChoices], field: str) -> str:
+    allowed: list[str] = list(choices.values)
+    if value not in allowed:
+        raise InvalidInput(f"{field}: '{value}' is not one of {', '.join(allowed)}.", field=field)
+    return value
+
+
+def _clean_text(value: str, *, field: str, limit: int, required: bool = False) -> str:
+    if not isinstance(value, str):
+        raise InvalidInput(f"{field}: must be text.", field=field)
+    if "\x00" in value:
+        raise InvalidInput(f"{field}: must not contain NUL characters.", field=field)
+    if required and not value.strip():
+        raise InvalidInput(f"{field}: must not be empty.", field=field)
+    if len(value) > limit:
+        raise InvalidInput(f"{field}: longer than {limit} characters.", field=field)
+    return value
+
+
+def _locked(conversation: Conversation) -> Conversation:
+    return Conversation.objects.select_for_update().get(pk=conversation.pk)
+
+
+def _audit(
+    actor: Actor, action: str, conversation: Conversation, via: str, now: datetime, **detail: object
+) -> None:
+    audit_record(
+        actor=actor,
+        action=action,
+        object_type="conversation",
+        object_id=conversation.pk,
+        customer_id=conversation.customer_id,
+        via=via,
+        detail=dict(detail),
+        now=now,
+    )
+
+
+@transaction.atomic
+def conversation_open(
+    *,
+    customer: Customer,
+    channel: str,
+    kind: str = "question",
+    priority: str = "normal",
+    subject: str = "",
+    team: Team | None = None,
+    actor: Actor = None,
+    via: str,
+    now: datetime | None = None,
+) -> Conversation:
+    now = now or timezone.now()
+    _clean_choice(channel, Conversation.Channel, "channel")
+    _clean_choice(kind, Conversation.Kind, "kind")
+    _clean_choice(priority, Conversation.Priority, "priority")
+    subject = " ".join(_clean_text(subject, field="subject", limit=MAX_SUBJECT).split())
+    customer = customer_current(customer)
+    conversation = Conversation.objects.create(
+        customer=customer,
+        channel=channel,
+        kind=kind,
+        priority=priority,
+        subject=subject,
+        team=team,
+        language=customer.language if customer.language != "en" else "",
+        created_at=now,
+        updated_at=now,
+    )
+    timeline_append(
+        customer=customer,
+        kind="conversation.opened",
+        channel=channel,
+        summary=f"{channel.capitalize()} conversation opened: {subject or kind}",
+        occurred_at=now,
+        subject=conversation,
+        data={"kind": kind, "priority": priority, "token": conversation.token},
+    )
+    _audit(actor, AuditEntry.Action.CREATE, conversation, via, now, channel=channel)
+    hooks.conversation_event("conversation.created", conversation.pk)
+    return conversation
+
+
+@transaction.atomic
+def message_receive(
+    *,
+    conversation: Conversation,
+    body_text: str,
+    body_html: str = "",
+    raw: str = "",
+    parse_error: str = "",
+    message_id: str = "",
+    in_reply_to: str = "",
+    references: Sequence[str] = (),
+    auth_results: dict[str, str] | None = None,
+    attachments: Sequence[AttachmentInput] = (),
+    sender_address: str = "",
+    is_automated: bool = False,
+    now: datetime | None = None,
+) -> Message:
+    """A customer's message: it reopens a resolved or closed conversation and waits for an answer."""
+    now = now or timezone.now()
+    conversation = _locked(conversation)
+    message = Message.objects.create(
+        conversation=conversation,
+        direction=Message.Direction.IN,
+        sender_address=sender_address[:320],
+        body_text=body_text,
+        body_html=body_html,
+        raw=raw,
+        parse_error=parse_error[:500],
+        message_id=message_id[:300],
+        in_reply_to=in_reply_to[:300],
+        references=[r[:300] for r in references][:100],
+        auth_results=dict(auth_results or {}),
+        is_automated=is_automated,
+        created_at=now,
+    )
+    Attachment.objects.bulk_create(
+        Attachment(
+            message=message,
+            filename=(a.filename or "attachment")[:255],
+            content_type=(a.content_type or "application/octet-stream")[:127],
+            size=len(a.data),
+            data=a.data,
+        )
+        for a in attachments
+    )
+    reopened = not conversation.is_open
+    status_changed = (
+        conversation.status != Conversation.Status.OPEN and conversation.status != Conversation.Status.NEW
+    )
+    if reopened:
+        conversation.reopen_count += 1
+        conversation.resolved_at = None
+        conversation.closed_at = None
+    if status_changed:
+        conversation.status = Conversation.Status.OPEN
+    conversation.customer_message_count += 1
+    conversation.last_customer_message_at = now
+    if conversation.awaiting_reply_since is None:
+        conversation.awaiting_reply_since = now
+    conversation.updated_at = now
+    conversation.save()
+    timeline_append(
+        customer=conversation.customer,
+        kind="conversation.message_received",
+        channel=conversation.channel,
+        summary=(
+            f"Message received on [#{conversation.token}]"
+            + (" (could not be read; kept as received)" if parse_error else "")
+            + (" — reopened" if reopened else "")
+        ),
+        occurred_at=now,
+        subject=message,
+        data={"conversation": conversation.pk},
+    )
+    hooks.conversation_event("message.created", conversation.pk, message.pk)
+    if status_changed:
+        hooks.conversation_event("conversation.status", conversation.pk, message.pk)
+    return message
+
+
+@transaction.atomic
+def note_add(
+    *, actor: Actor, conversation: Conversation, body_text: str, via: str = "web", now: datetime | None = None
+) -> Message:
+    """An internal note: seen by agents only, never sent."""
+    now = now or timezone.now()
+    body_text = _clean_text(body_text, field="body", limit=MAX_BODY, required=True).strip()
+    conversation = _locked(conversation)
+    message = Message.objects.create(
+        conversation=conversation,
+        direction=Message.Direction.NOTE,
+        author=actor if isinstance(actor, User) else None,
+        body_text=body_text,
+        created_at=now,
+    )
+    conversation.updated_at = now
+    conversation.save(update_fields=["updated_at"])
+    _audit(actor, AuditEntry.Action.UPDATE, conversation, via, now, note=message.pk)
+    hooks.conversation_event("message.created", conversation.pk, message.pk)
+    return message
+
+
+@transaction.atomic
+def conversation_assign(
+    *,
+    actor: Actor,
+    conversation: Conversation,
+    assignee: User | None,
+    team: Team | None = None,
+    via: str = "web",
+    now: datetime | None = None,
+) -> Conversation:
+    """Give the conversation to a person (None: nobody) and, if given, a team."""
+    now = now or timezone.now()
+    if assignee is not None and not assignee.is_active:
+        raise InvalidInput(f"assignee: user '{assignee.get_username()}' is not active.", field="assignee")
+    conversation = _locked(conversation)
+    conversation.assignee = assignee
+    if team is not None:
+        conversation.team = team
+    conversation.updated_at = now
+    conversation.save(update_fields=["assignee", "team", "updated_at"])
+    who = assignee.get_username() if assignee else "nobody"
+    timeline_append(
+        customer=conversation.customer,
+        kind="conversation.assigned",
+        channel=conversation.channel,
+        summary=f"[#{conversation.token}] assigned to {who}",
+        occurred_at=now,
+        subject=conversation,
+    )
+    _audit(actor, AuditEntry.Action.UPDATE, conversation, via, now, assignee=who)
+    hooks.conversation_event("conversation.assigned", conversation.pk)
+    return conversation
+
+
+@transaction.atomic
+def conversation_set_status(
+    *,
+    actor: Actor,
+    conversation: Conversation,
+    status: str,
+    outcome: str | None = None,
+    via: str = "web",
+    now: datetime | None = None,
+) -> Conversation:
+    now = now or timezone.now()
+    _clean_choice(status, Conversation.Status, "status")
+    if outcome is not None:
+        outcome = _clean_text(outcome, field="outcome", limit=5000).strip()
+    conversation = _locked(conversation)
+    previous = conversation.status
+    if previous == status and outcome is None:
+        return conversation
+    if status == Conversation.Status.NEW and previous != Conversation.Status.NEW:
+        raise Conflict("status: a conversation cannot go back to new.", field="status")
+    newly_resolved = conversation.resolved_at is None and status in (
+        Conversation.Status.RESOLVED,
+        Conversation.Status.CLOSED,
+    )
+    if previous in (Conversation.Status.RESOLVED, Conversation.Status.CLOSED) and status in (
+        Conversation.Status.OPEN,
+        Conversation.Status.WAITING,
+        Conversation.Status.NEW,
+    ):
+        conversation.reopen_count += 1
+        conversation.resolved_at = None
+        conversation.closed_at = None
+    conversation.status = status
+    if status == Conversation.Status.RESOLVED and conversation.resolved_at is None:
+        conversation.resolved_at = now
+    if status == Conversation.Status.CLOSED:
+        conversation.resolved_at = conversation.resolved_at or now
+        conversation.closed_at = now
+    if outcome is not None:
+        conversation.outcome = outcome
+    conversation.updated_at = now
+    conversation.save()
+    if previous != status:
+        timeline_append(
+            customer=conversation.customer,
+            kind="conversation.status",
+            channel=conversation.channel,
+            summary=f"[#{conversation.token}] {previous} → {status}",
+            occurred_at=now,
+            subject=conversation,
+            data={"from": previous, "to": status},
+        )
+        _audit(actor, AuditEntry.Action.UPDATE, conversation, via, now, status=[previous, status])
+        hooks.conversation_event("conversation.status", conversation.pk)
+        if newly_resolved:
+            hooks.conversation_event("conversation.resolved", conversation.pk)
+    return conversation
