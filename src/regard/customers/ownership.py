@@ -9,15 +9,26 @@ group instead (see ``selectors.customer_group_ids``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from django.db import models
+
+# (survivor id, absorbed id, now): runs before the absorbed profile's rows move, e.g. to end
+# a second active journey enrollment that would collide with the survivor's.
+BeforeMerge = Callable[[int, int, datetime], None]
+# (survivor id, absorbed id, primary keys moved back, when the merge happened): runs after undo moved them.
+AfterUndo = Callable[[int, int, list[Any], datetime], None]
 
 
 @dataclass(frozen=True)
 class OwnedRelation:
     model: type[models.Model]
     field_name: str
+    before_merge: BeforeMerge | None = None
+    after_undo: AfterUndo | None = None
 
     @property
     def key(self) -> str:
@@ -27,12 +38,20 @@ class OwnedRelation:
 _registry: dict[str, OwnedRelation] = {}
 
 
-def register_customer_owned(model: type[models.Model], field_name: str = "customer") -> None:
+def register_customer_owned(
+    model: type[models.Model],
+    field_name: str = "customer",
+    *,
+    before_merge: BeforeMerge | None = None,
+    after_undo: AfterUndo | None = None,
+) -> None:
     field = model._meta.get_field(field_name)
     target = field.related_model
     if not field.is_relation or target is None or target._meta.label_lower != "customers.customer":
         raise TypeError(f"{model.__name__}.{field_name} is not a foreign key to Customer")
-    relation = OwnedRelation(model=model, field_name=field_name)
+    relation = OwnedRelation(
+        model=model, field_name=field_name, before_merge=before_merge, after_undo=after_undo
+    )
     _registry[relation.key] = relation
 
 

@@ -501,6 +501,8 @@ def customer_merge(
 
     moved: dict[str, list[Any]] = {}
     for relation in owned_relations():
+        if relation.before_merge is not None:
+            relation.before_merge(survivor.pk, absorbed.pk, now)
         rows = relation.model._default_manager.filter(**{relation.field_name: absorbed})
         keys = list(rows.values_list("pk", flat=True))
         if keys:
@@ -598,6 +600,8 @@ def merge_undo(
         relation.model._default_manager.filter(pk__in=keys, **{relation.field_name: survivor}).update(
             **{relation.field_name: absorbed}
         )
+        if relation.after_undo is not None:
+            relation.after_undo(survivor.pk, absorbed.pk, keys, merge.merged_at)
 
     restored = []
     for name, (before, after) in merge.survivor_fields_filled.items():

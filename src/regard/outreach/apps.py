@@ -7,7 +7,12 @@ class OutreachConfig(AppConfig):
 
     def ready(self) -> None:
         from regard.customers.ownership import register_customer_owned
-        from regard.outreach import models
+        from regard.outreach import journeys, models
 
-        # Messages follow the person through a merge (invariant 5).
+        # Messages and journey enrollments follow the person through a merge (invariant 5).
         register_customer_owned(models.OutboxMessage)
+        register_customer_owned(
+            models.JourneyEnrollment,
+            before_merge=journeys.enrollments_before_merge,
+            after_undo=journeys.enrollments_after_undo,
+        )

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from regard.consent.services import clean_channel, clean_purpose, clean_topics
@@ -107,14 +108,50 @@ def journey_create(
     return journey
 
 
+def _cart_key(data: Mapping[str, Any]) -> str | int | None:
+    cart = data.get("cart_id")
+    return cart if isinstance(cart, str | int) and not isinstance(cart, bool) and cart != "" else None
+
+
+def _step_prefix(enrollment: JourneyEnrollment) -> str:
+    return f"journey:{enrollment.journey_id}:enrollment:{enrollment.pk}:step:"
+
+
+def _finish_if_done(enrollment: JourneyEnrollment, now: datetime) -> bool:
+    """An active enrollment with no step left to go out is finished; answers whether it is."""
+    rows = OutboxMessage.objects.filter(dedupe_key__startswith=_step_prefix(enrollment))
+    if rows.filter(state__in=(OutboxMessage.State.PENDING, OutboxMessage.State.SENDING)).exists():
+        return False
+    last_sent = rows.aggregate(last=Max("sent_at"))["last"]
+    JourneyEnrollment.objects.filter(pk=enrollment.pk, state=JourneyEnrollment.State.ACTIVE).update(
+        state=JourneyEnrollment.State.FINISHED, left_at=last_sent or now, left_reason="finished"
+    )
+    return True
+
+
+def may_enter(*, journey: Journey, customer_id: int, data: Mapping[str, Any], now: datetime) -> bool:
+    """S19: one enrollment at a time, one per cart ever, and a cool-down after leaving or finishing."""
+    previous = JourneyEnrollment.objects.filter(journey=journey, customer_id=customer_id)
+    active = previous.filter(state=JourneyEnrollment.State.ACTIVE).first()
+    if active is not None and not _finish_if_done(active, now):
+        return False
+    cart = _cart_key(data)
+    if cart is not None and previous.filter(data__cart_id=cart).exists():
+        return False
+    ended = previous.exclude(state=JourneyEnrollment.State.ACTIVE).aggregate(last=Max("left_at"))["last"]
+    return ended is None or now >= ended + timedelta(days=journey.reentry_cooldown_days)
+
+
 def _enroll(journey: Journey, event: TimelineEvent, now: datetime) -> JourneyEnrollment | None:
-    """Enroll once per customer and journey; a second trigger changes nothing (S19)."""
+    """Enroll when ``may_enter`` allows it; a second trigger meanwhile changes nothing (S19)."""
+    if not may_enter(journey=journey, customer_id=event.customer_id, data=event.data, now=now):
+        return None
     try:
         with transaction.atomic():
             enrollment = JourneyEnrollment.objects.create(
                 journey=journey, customer_id=event.customer_id, data=event.data, entered_at=now
             )
-    except IntegrityError:
+    except IntegrityError:  # another trigger enrolled the customer in the meantime
         return None
     due = max(event.occurred_at, now)
     for number, step in enumerate(journey.steps):
@@ -129,7 +166,9 @@ def _enroll(journey: Journey, event: TimelineEvent, now: datetime) -> JourneyEnr
             subject=step["subject"],
             body=step["body"],
             topics=journey.topics,
-            content_key=f"journey:{journey.pk}:step:{number}",
+            # Per enrollment: a re-entry after the cool-down is new content; within one
+            # enrollment the gate still refuses a second copy of a step.
+            content_key=f"journey:{journey.pk}:enrollment:{enrollment.pk}:step:{number}",
             due_at=due,
             expires_at=due + timedelta(days=3),
             created_at=now,
@@ -147,14 +186,13 @@ def journey_leave(*, enrollment: JourneyEnrollment, reason: str, now: datetime |
     )
     if not updated:
         return 0
-    prefix = f"journey:{enrollment.journey_id}:enrollment:{enrollment.pk}:step:"
     return OutboxMessage.objects.filter(
-        dedupe_key__startswith=prefix, state=OutboxMessage.State.PENDING
-    ).update(
-        state=OutboxMessage.State.DROPPED,
-        gate_outcome="drop",
-        gate_reasons=[{"code": "left_journey", "detail": f"customer left the journey ({reason})"}],
-    )
+        dedupe_key__startswith=_step_prefix(enrollment), state=OutboxMessage.State.PENDING
+    ).update(state=OutboxMessage.State.DROPPED, gate_outcome="drop", gate_reasons=[_left_reason_json(reason)])
+
+
+def _left_reason_json(reason: str) -> dict[str, str]:
+    return {"code": "left_journey", "detail": f"customer left the journey ({reason[:64]})"}
 
 
 def journeys_leave_by_ids(*, enrollment_ids: Iterable[int], reason: str, now: datetime) -> None:
@@ -180,4 +218,45 @@ def journeys_on_event(*, event: TimelineEvent, now: datetime) -> list[JourneyEnr
 
 
 def enrollment_for(*, journey: Journey, customer: Customer) -> JourneyEnrollment | None:
-    return JourneyEnrollment.objects.filter(journey=journey, customer=customer).first()
+    """The customer's newest enrollment in this journey."""
+    return (
+        JourneyEnrollment.objects.filter(journey=journey, customer=customer)
+        .order_by("-entered_at", "-id")
+        .first()
+    )
+
+
+MERGED = "merged"
+
+
+def enrollments_before_merge(survivor_id: int, absorbed_id: int, now: datetime) -> None:
+    """Invariant 5 and S19: after a merge the person is in each journey once; the survivor's stays."""
+    survivor_journeys = JourneyEnrollment.objects.filter(
+        customer_id=survivor_id, state=JourneyEnrollment.State.ACTIVE
+    ).values_list("journey_id", flat=True)
+    for enrollment in JourneyEnrollment.objects.filter(
+        customer_id=absorbed_id, state=JourneyEnrollment.State.ACTIVE, journey_id__in=list(survivor_journeys)
+    ):
+        journey_leave(enrollment=enrollment, reason=MERGED, now=now)
+
+
+def enrollments_after_undo(survivor_id: int, absorbed_id: int, moved: list[Any], merged_at: datetime) -> None:
+    """Undo: the enrollments the merge ended are active again, their waiting steps pending again."""
+    ended = JourneyEnrollment.objects.filter(
+        pk__in=moved,
+        customer_id=absorbed_id,
+        state=JourneyEnrollment.State.LEFT,
+        left_reason=MERGED,
+        left_at=merged_at,
+    )
+    for enrollment in ended:
+        JourneyEnrollment.objects.filter(pk=enrollment.pk).update(
+            state=JourneyEnrollment.State.ACTIVE, left_at=None, left_reason=""
+        )
+        dropped = OutboxMessage.objects.filter(
+            dedupe_key__startswith=_step_prefix(enrollment), state=OutboxMessage.State.DROPPED
+        ).values_list("pk", "gate_reasons")
+        by_merge = [pk for pk, reasons in dropped if reasons == [_left_reason_json(MERGED)]]
+        OutboxMessage.objects.filter(pk__in=by_merge).update(
+            state=OutboxMessage.State.PENDING, gate_outcome="", gate_reasons=[]
+        )

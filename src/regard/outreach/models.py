@@ -15,6 +15,7 @@ class Campaign(models.Model):
         RUNNING = "running"
         PAUSED = "paused"  # by a person or by the anomaly brake (brake_reason says which)
         DONE = "done"
+        CANCELLED = "cancelled"  # stopped by a person; what had not gone out is dropped
 
     name = models.CharField(max_length=200)
     purpose = models.CharField(max_length=32)
@@ -28,7 +29,7 @@ class Campaign(models.Model):
     audience = models.JSONField(default=dict, blank=True)
     scheduled_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
-    state = models.CharField(max_length=8, choices=State.choices, default=State.DRAFT)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.DRAFT)
     planned_count = models.PositiveIntegerField(default=0)
     brake_reason = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField()
@@ -158,6 +159,8 @@ class Journey(models.Model):
     steps = models.JSONField(default=list)
     is_active = models.BooleanField(default=True)
     brake_reason = models.CharField(max_length=300, blank=True)
+    # A customer who left or finished the journey enters it again only this long after (S19).
+    reentry_cooldown_days = models.PositiveIntegerField(default=30)
     created_at = models.DateTimeField()
 
     class Meta:
@@ -168,11 +171,16 @@ class Journey(models.Model):
 
 
 class JourneyEnrollment(models.Model):
-    """One customer in one journey; at most once, so a re-posted event never adds reminders (S19)."""
+    """One customer in one journey at a time; a re-posted event never adds reminders (S19).
+
+    After leaving or finishing, the customer may enter again once the journey's cool-down
+    has passed, never twice for the same cart.
+    """
 
     class State(models.TextChoices):
         ACTIVE = "active"
-        LEFT = "left"  # purchase, withdrawal, complaint: the remaining steps are dropped
+        LEFT = "left"  # purchase, withdrawal, complaint, merge: the remaining steps are dropped
+        FINISHED = "finished"  # every step went out (or was decided by the gate)
 
     journey = models.ForeignKey(Journey, on_delete=models.PROTECT, related_name="enrollments")
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="journey_enrollments")
@@ -185,7 +193,11 @@ class JourneyEnrollment(models.Model):
     class Meta:
         ordering = ["-entered_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["journey", "customer"], name="journey_enrollment_once")
+            models.UniqueConstraint(
+                fields=["journey", "customer"],
+                condition=models.Q(state="active"),
+                name="journey_enrollment_one_active",
+            )
         ]
 
     def __str__(self) -> str:
