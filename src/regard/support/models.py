@@ -285,3 +285,20 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} → {self.endpoint_id} ({self.state})"
+
+
+class AgentPresence(models.Model):
+    """An agent's open inbox page (one row per websocket): who is online to take a chat.
+
+    Chat is offered only while someone is online; otherwise the widget offers email (C4).
+    ``seen_at`` is refreshed by the page's heartbeat, so a crashed process's rows go stale
+    instead of keeping an agent online forever.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    channel_name = models.CharField(max_length=200, unique=True)
+    connected_at = models.DateTimeField()
+    seen_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.user_id} via {self.channel_name}"
