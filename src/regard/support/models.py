@@ -163,6 +163,8 @@ class Conversation(models.Model):
     )
     sla_warned_at = models.DateTimeField(null=True, blank=True)
     sla_breached_at = models.DateTimeField(null=True, blank=True)
+    # When the resolution target started counting: the opening, or the latest reopening.
+    resolution_started_at = models.DateTimeField(null=True, blank=True)
     wants_human = models.BooleanField(default=False)
     queued_at = models.DateTimeField(null=True, blank=True)  # entered the human queue
     chat_site = models.ForeignKey(
@@ -302,3 +304,64 @@ class AgentPresence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} via {self.channel_name}"
+
+
+class SlaAlert(models.Model):
+    """A warning or a breach of one SLA target, once per target and cycle (C4, S14).
+
+    A cycle is what the target measures from: the opening (first response), the customer
+    message waiting for an answer (next response), the opening or reopening (resolution).
+    The unique constraint makes a timer that fires twice, or a recomputed due time, alert once.
+    """
+
+    class Target(models.TextChoices):
+        FIRST_RESPONSE = "first_response"
+        NEXT_RESPONSE = "next_response"
+        RESOLUTION = "resolution"
+
+    class Stage(models.TextChoices):
+        WARNING = "warning"
+        BREACH = "breach"
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="sla_alerts")
+    target = models.CharField(max_length=16, choices=Target.choices)
+    stage = models.CharField(max_length=8, choices=Stage.choices)
+    cycle_started_at = models.DateTimeField()
+    due_at = models.DateTimeField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["conversation", "target", "stage", "cycle_started_at"],
+                name="sla_alert_once_per_cycle",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stage} of {self.target} on {self.conversation_id}"
+
+
+class Notification(models.Model):
+    """A note to one agent in the app: an SLA about to be missed, or missed (C4)."""
+
+    class Kind(models.TextChoices):
+        SLA_WARNING = "sla_warning"
+        SLA_BREACH = "sla_breach"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    conversation = models.ForeignKey(
+        Conversation, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    text = models.CharField(max_length=500)
+    created_at = models.DateTimeField()
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "read_at"], name="notification_user_unread")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for {self.user_id}: {self.text[:40]}"
