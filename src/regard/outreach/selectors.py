@@ -14,7 +14,10 @@ from regard.consent.hashing import identifier_hash
 from regard.consent.selectors import consent_current, preferences_current, suppressed_hashes
 from regard.customers.models import Customer, Identifier, OrderLine, TimelineEvent
 from regard.outreach import gate
+from regard.outreach.audience import audience_queryset
 from regard.outreach.models import Campaign, OutboxMessage
+
+__all__ = ["audience_queryset"]  # the planning path iterates it in chunks
 
 HISTORY_WINDOW = timedelta(days=8)
 COUNTED_STATES = (OutboxMessage.State.SENT, OutboxMessage.State.SENDING, OutboxMessage.State.UNCERTAIN)

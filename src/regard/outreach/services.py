@@ -14,6 +14,7 @@ from regard.consent.services import clean_channel, clean_purpose, clean_topics
 from regard.customers.models import Customer
 from regard.customers.services import Actor
 from regard.errors import InvalidInput
+from regard.outreach.audience import audience_clean, audience_queryset
 from regard.outreach.models import Campaign, OutboxMessage
 from regard.outreach.render import validate_template
 from regard.privacy.models import AuditEntry
@@ -158,14 +159,7 @@ def campaign_create(
         )
     validate_template(subject, field="subject")
     validate_template(body, field="body")
-    audience = dict(audience or {})
-    allowed = {"customer_ids", "countries", "languages", "bought_categories", "not_bought_categories"}
-    for key in audience:
-        if key not in allowed:
-            raise InvalidInput(
-                f"audience.{key}: not an audience field ({', '.join(sorted(allowed))}).",
-                field=f"audience.{key}",
-            )
+    audience = audience_clean(audience)
     campaign = Campaign.objects.create(
         name=name.strip()[:200],
         purpose=clean_purpose(purpose),
@@ -189,12 +183,7 @@ def campaign_create(
 
 
 def _audience_ids(campaign: Campaign) -> list[int]:
-    audience = campaign.audience
-    customers = Customer.objects.filter(merged_into__isnull=True)
-    if "customer_ids" in audience:
-        customers = customers.filter(pk__in=audience["customer_ids"])
-    if audience.get("countries"):
-        customers = customers.filter(country__in=audience["countries"])
+    customers = audience_queryset(campaign.audience)
     return list(customers.order_by("pk").values_list("pk", flat=True))
 
 
