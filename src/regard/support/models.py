@@ -365,3 +365,22 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} for {self.user_id}: {self.text[:40]}"
+
+
+class SavedReply(models.Model):
+    """A saved answer agents start from; sent unchanged, the reply check points it out (S7)."""
+
+    title = models.CharField(max_length=200)
+    body = models.TextField()
+    language = models.CharField(max_length=35, blank=True)
+    team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.CASCADE, related_name="saved_replies"
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["title", "id"]
+        verbose_name_plural = "saved replies"
+
+    def __str__(self) -> str:
+        return self.title
