@@ -208,6 +208,8 @@ REGARD_POSTAL_ADDRESS = env(
 REGARD_DKIM_SELECTOR = env("REGARD_DKIM_SELECTOR", "regard")
 REGARD_SMTPD_HOST = env("REGARD_SMTPD_HOST", "127.0.0.1")
 REGARD_SMTPD_PORT = int(env("REGARD_SMTPD_PORT", "2526"))
+# Addresses the support desk takes mail for at `regard smtpd`, besides each team's support address.
+REGARD_SUPPORT_ADDRESSES = env_list("REGARD_SUPPORT_ADDRESSES")
 # S12: a campaign or journey whose complaints pass this share of messages sent pauses itself.
 REGARD_BRAKE_COMPLAINT_RATE = float(env("REGARD_BRAKE_COMPLAINT_RATE", "0.003"))
 if not 0 < REGARD_BRAKE_COMPLAINT_RATE < 1:

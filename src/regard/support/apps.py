@@ -7,7 +7,17 @@ class SupportConfig(AppConfig):
 
     def ready(self) -> None:
         from regard.customers.ownership import register_customer_owned
-        from regard.support import models
+        from regard.outreach.smtpd import InboundRoute, register_inbound_route
+        from regard.support import inbound, models
 
         # A conversation follows the person through a merge and back on undo (invariant 5).
         register_customer_owned(models.Conversation)
+        # `regard smtpd` takes mail for the support addresses too.
+        register_inbound_route(
+            InboundRoute(
+                name="support",
+                accepts=inbound.is_support_address,
+                receive=inbound.receive_from_listener,
+                max_bytes=inbound.MAX_MESSAGE_BYTES,
+            )
+        )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import models, transaction
@@ -172,7 +173,7 @@ def message_receive(
     message_id: str = "",
     in_reply_to: str = "",
     references: Sequence[str] = (),
-    auth_results: dict[str, str] | None = None,
+    auth_results: dict[str, Any] | None = None,
     attachments: Sequence[AttachmentInput] = (),
     sender_address: str = "",
     is_automated: bool = False,
