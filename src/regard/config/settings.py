@@ -223,3 +223,5 @@ if REGARD_OUTBOX_LEASE_SECONDS < 1:
     raise ImproperlyConfigured("REGARD_OUTBOX_LEASE_SECONDS: a whole number of seconds, at least 1.")
 # Nothing but the outbox dispatcher sends (invariant 1): Django's own mail API is refused.
 EMAIL_BACKEND = "regard.outreach.sender.RefusingEmailBackend"
+# S8: the reply check points out a draft that asks the customer for more things than this.
+REGARD_REPLY_CHECK_MAX_REQUESTS = int(env("REGARD_REPLY_CHECK_MAX_REQUESTS", "2"))
