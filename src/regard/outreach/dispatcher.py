@@ -133,6 +133,7 @@ def _compose(
         domain=domain,
         list_unsubscribe=list_unsubscribe,
         key=key,
+        extra_headers=mime.threading_headers(row.context),
     )
 
 
