@@ -37,6 +37,9 @@ class Capability(StrEnum):
     CAMPAIGN_MANAGE = "campaign.manage"
     MESSAGE_SEND = "message.send"
     EVENT_WRITE = "event.write"
+    CONVERSATION_READ = "conversation.read"
+    CONVERSATION_WRITE = "conversation.write"
+    SUPPORT_ADMIN = "support.admin"
 
 
 PERMISSION_MATRIX: dict[Capability, frozenset[Role]] = {
@@ -58,6 +61,10 @@ PERMISSION_MATRIX: dict[Capability, frozenset[Role]] = {
     Capability.CAMPAIGN_MANAGE: frozenset({Role.ADMIN, Role.MARKETER}),
     Capability.MESSAGE_SEND: frozenset({Role.ADMIN, Role.AGENT}),
     Capability.EVENT_WRITE: frozenset({Role.ADMIN, Role.AGENT}),
+    # The support desk: agents answer customers; admins also set up teams, SLAs, chat sites, webhooks.
+    Capability.CONVERSATION_READ: frozenset({Role.ADMIN, Role.AGENT}),
+    Capability.CONVERSATION_WRITE: frozenset({Role.ADMIN, Role.AGENT}),
+    Capability.SUPPORT_ADMIN: frozenset({Role.ADMIN}),
 }
 
 CAPABILITY_DESCRIPTIONS: dict[Capability, str] = {
@@ -76,6 +83,9 @@ CAPABILITY_DESCRIPTIONS: dict[Capability, str] = {
     Capability.CAMPAIGN_MANAGE: "Create, preview, launch and watch campaigns",
     Capability.MESSAGE_SEND: "Send a service message to one customer through the gate",
     Capability.EVENT_WRITE: "Post customer events (cart abandoned, purchase, web visit) that drive journeys",
+    Capability.CONVERSATION_READ: "Read support conversations with their messages, notes and attachments",
+    Capability.CONVERSATION_WRITE: "Open conversations, reply, add notes, log calls, assign and change status",
+    Capability.SUPPORT_ADMIN: "Set up support teams, SLA policies, chat sites and webhook endpoints",
 }
 
 
