@@ -21,3 +21,5 @@ class SupportConfig(AppConfig):
                 max_bytes=inbound.MAX_MESSAGE_BYTES,
             )
         )
+        # SLA due times follow every conversation event (the module registers its hook on import).
+        from regard.support import sla  # noqa: F401
