@@ -27,6 +27,7 @@ class CampaignIn(Schema):
     audience: dict[str, Any] = Field(default_factory=dict)
     topics: list[str] = Field(default_factory=list)
     scheduled_at: datetime | None = None
+    channel: str = "email"
 
 
 class CampaignOut(Schema):

@@ -6,6 +6,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db.models import Count, Max, Q
@@ -31,6 +32,16 @@ class Recipient:
     state: gate.ContactState
 
 
+def _gate_audience(audience: dict[str, Any]) -> gate.AudienceRule:
+    """The parts of an audience rule the gate checks again at send time."""
+    return gate.AudienceRule(
+        countries=frozenset(audience.get("countries", [])),
+        languages=frozenset(audience.get("languages", [])),
+        bought_categories=frozenset(audience.get("bought_categories", [])),
+        not_bought_categories=frozenset(audience.get("not_bought_categories", [])),
+    )
+
+
 def message_facts(message: OutboxMessage, campaign: Campaign | None) -> gate.Message:
     audience = (campaign.audience if campaign else {}) or {}
     return gate.Message(
@@ -39,13 +50,21 @@ def message_facts(message: OutboxMessage, campaign: Campaign | None) -> gate.Mes
         channel=message.channel,
         content_key=message.content_key,
         topics=frozenset(message.topics),
-        audience=gate.AudienceRule(
-            countries=frozenset(audience.get("countries", [])),
-            languages=frozenset(audience.get("languages", [])),
-            bought_categories=frozenset(audience.get("bought_categories", [])),
-            not_bought_categories=frozenset(audience.get("not_bought_categories", [])),
-        ),
+        audience=_gate_audience(audience),
         expires_at=message.expires_at,
+    )
+
+
+def campaign_message_facts(campaign: Campaign) -> gate.Message:
+    """What one of this campaign's messages would look like to the gate (the preview asks it)."""
+    return gate.Message(
+        kind=gate.Kind.MARKETING,
+        purpose=campaign.purpose,
+        channel=campaign.channel,
+        content_key=f"campaign:{campaign.pk}",
+        topics=frozenset(campaign.topics),
+        audience=_gate_audience(campaign.audience or {}),
+        expires_at=campaign.expires_at,
     )
 
 

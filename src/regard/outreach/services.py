@@ -130,21 +130,19 @@ def service_message_send(
     return row, created
 
 
-@transaction.atomic
-def campaign_create(
+def _campaign_fields(
     *,
-    actor: Actor,
     name: str,
     purpose: str,
+    channel: str,
     subject: str,
     body: str,
-    audience: Mapping[str, Any] | None = None,
-    topics: Sequence[str] = (),
-    scheduled_at: datetime | None = None,
-    via: str = "api",
-    now: datetime | None = None,
-) -> Campaign:
-    now = now or timezone.now()
+    audience: Mapping[str, Any] | None,
+    topics: Sequence[str],
+    scheduled_at: datetime | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """A campaign's editable fields, checked; InvalidInput names the first bad one."""
     if not name.strip():
         raise InvalidInput("name: must not be empty.", field="name")
     if purpose in ("service",):
@@ -157,20 +155,46 @@ def campaign_create(
         raise InvalidInput(
             "scheduled_at: must be an aware time that is not in the past.", field="scheduled_at"
         )
+    if not subject.strip():
+        raise InvalidInput("subject: must not be empty.", field="subject")
+    if not body.strip():
+        raise InvalidInput("body: must not be empty.", field="body")
     validate_template(subject, field="subject")
     validate_template(body, field="body")
-    audience = audience_clean(audience)
-    campaign = Campaign.objects.create(
-        name=name.strip()[:200],
-        purpose=clean_purpose(purpose),
-        subject=subject,
-        body=body,
-        audience=audience,
-        topics=clean_topics(topics, field="topics"),
-        scheduled_at=scheduled_at,
-        expires_at=(scheduled_at or now) + timedelta(days=7),
-        created_at=now,
-    )
+    return {
+        "name": name.strip()[:200],
+        "purpose": clean_purpose(purpose),
+        "channel": clean_channel(channel),
+        "subject": subject,
+        "body": body,
+        "audience": audience_clean(audience),
+        "topics": clean_topics(topics, field="topics"),
+        "scheduled_at": scheduled_at,
+        "expires_at": (scheduled_at or now) + timedelta(days=7),
+    }
+
+
+@transaction.atomic
+def campaign_create(
+    *,
+    actor: Actor,
+    name: str,
+    purpose: str,
+    subject: str,
+    body: str,
+    audience: Mapping[str, Any] | None = None,
+    topics: Sequence[str] = (),
+    scheduled_at: datetime | None = None,
+    channel: str = "email",
+    via: str = "api",
+    now: datetime | None = None,
+) -> Campaign:
+    now = now or timezone.now()
+    fields = _campaign_fields(
+        name=name, purpose=purpose, channel=channel, subject=subject, body=body,
+        audience=audience, topics=topics, scheduled_at=scheduled_at, now=now,
+    )  # fmt: skip
+    campaign = Campaign.objects.create(**fields, created_at=now)
     audit_record(
         actor=actor,
         action=AuditEntry.Action.CREATE,
@@ -180,6 +204,87 @@ def campaign_create(
         now=now,
     )
     return campaign
+
+
+@transaction.atomic
+def campaign_update(
+    *,
+    actor: Actor,
+    campaign: Campaign,
+    name: str,
+    purpose: str,
+    subject: str,
+    body: str,
+    audience: Mapping[str, Any] | None = None,
+    topics: Sequence[str] = (),
+    scheduled_at: datetime | None = None,
+    channel: str = "email",
+    via: str = "web",
+    now: datetime | None = None,
+) -> Campaign:
+    """Change a draft; once launched a campaign's content is what its messages were planned with."""
+    now = now or timezone.now()
+    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    if campaign.state != Campaign.State.DRAFT:
+        raise InvalidInput(f"state: campaign is {campaign.state}, only a draft can be edited.", field="state")
+    fields = _campaign_fields(
+        name=name, purpose=purpose, channel=channel, subject=subject, body=body,
+        audience=audience, topics=topics, scheduled_at=scheduled_at, now=now,
+    )  # fmt: skip
+    changed = sorted(key for key, value in fields.items() if getattr(campaign, key) != value)
+    for key, value in fields.items():
+        setattr(campaign, key, value)
+    campaign.save(update_fields=list(fields))
+    audit_record(actor=actor, action=AuditEntry.Action.UPDATE, object_type="campaign", object_id=campaign.pk, via=via, now=now, detail={"changed": changed})  # fmt: skip
+    return campaign
+
+
+@transaction.atomic
+def campaign_resume(
+    *, actor: Actor, campaign: Campaign, acknowledged: str, via: str = "web", now: datetime | None = None
+) -> Campaign:
+    """Let a paused campaign send again, once a person has read why it stopped (S12).
+
+    ``acknowledged`` must repeat the brake's reason as shown: resuming blind is refused. The
+    brake keeps watching; if the cause persists it trips again on the next batch.
+    """
+    now = now or timezone.now()
+    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    if campaign.state != Campaign.State.PAUSED:
+        raise InvalidInput(
+            f"state: campaign is {campaign.state}, only a paused one can resume.", field="state"
+        )
+    if campaign.brake_reason and acknowledged.strip() != campaign.brake_reason:
+        raise InvalidInput(
+            "acknowledged: confirm the reason the campaign was paused before resuming it.",
+            field="acknowledged",
+        )
+    reason = campaign.brake_reason
+    campaign.state, campaign.brake_reason = Campaign.State.RUNNING, ""
+    campaign.save(update_fields=["state", "brake_reason"])
+    audit_record(actor=actor, action=AuditEntry.Action.UPDATE, object_type="campaign", object_id=campaign.pk, via=via, now=now, detail={"resumed": True, "acknowledged": reason})  # fmt: skip
+    dispatch_soon()
+    return campaign
+
+
+@transaction.atomic
+def campaign_cancel(
+    *, actor: Actor, campaign: Campaign, via: str = "web", now: datetime | None = None
+) -> int:
+    """Stop a campaign for good: messages not yet handed over are dropped; answers how many."""
+    now = now or timezone.now()
+    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    if campaign.state in (Campaign.State.DONE, Campaign.State.CANCELLED):
+        raise InvalidInput(f"state: campaign is {campaign.state} already.", field="state")
+    dropped = OutboxMessage.objects.filter(campaign=campaign, state=OutboxMessage.State.PENDING).update(
+        state=OutboxMessage.State.DROPPED,
+        gate_outcome="drop",
+        gate_reasons=[{"code": "cancelled", "detail": "the campaign was cancelled"}],
+    )
+    campaign.state = Campaign.State.CANCELLED
+    campaign.save(update_fields=["state"])
+    audit_record(actor=actor, action=AuditEntry.Action.UPDATE, object_type="campaign", object_id=campaign.pk, via=via, now=now, detail={"cancelled": True, "dropped": dropped})  # fmt: skip
+    return dropped
 
 
 def _audience_ids(campaign: Campaign) -> list[int]:
