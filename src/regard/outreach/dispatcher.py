@@ -14,14 +14,17 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
+import psycopg
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Field, Q
 from django.utils import timezone
 
 from regard.consent.hashing import identifier_hash
@@ -37,7 +40,6 @@ from regard.outreach.sender import Outcome_ as SendOutcome
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=5)
 MAX_ATTEMPTS = 8
 # Consent writes are short transactions; a change stamped this long before a claim
 # may still have committed after it, so the pre-send check looks back this far.
@@ -55,6 +57,7 @@ class Prepared:
     recipient: Recipient
     envelope: mime.Envelope
     clearance: Clearance
+    address_hash: str
 
 
 @dataclass
@@ -74,9 +77,18 @@ def _reasons_json(decision: gate.Decision) -> list[dict[str, Any]]:
     ]
 
 
+def lease() -> timedelta:
+    """How long a worker may hold claimed rows; after that they count as left by a dead worker."""
+    return timedelta(seconds=settings.REGARD_OUTBOX_LEASE_SECONDS)
+
+
 def recover_stale(*, now: datetime) -> int:
-    """Rows a dead worker left in SENDING: marketing is never retried, service mail is (same Message-ID)."""
-    stale = OutboxMessage.objects.filter(state=State.SENDING, claimed_at__lt=now - LEASE)
+    """Rows a dead worker left in SENDING: marketing is never retried, service mail is (same Message-ID).
+
+    A live worker hands nothing over once half its lease is used (``dispatch_batch``), so
+    rows past the whole lease belong to a worker that died.
+    """
+    stale = OutboxMessage.objects.filter(state=State.SENDING, claimed_at__lt=now - lease())
     lost = "worker stopped after claiming; the relay may or may not have it"
     marketing = stale.filter(kind=OutboxMessage.Kind.MARKETING).update(
         state=State.UNCERTAIN, was_uncertain=True, last_error=lost
@@ -187,7 +199,11 @@ def _decide_and_prepare(
         row.state, row.claimed_at, row.attempts = State.SENDING, now, row.attempts + 1
         row.to_address = recipient.address
         _with_contact(recipient, row, now)
-        prepared.append(Prepared(row, recipient, envelope, Clearance(row.pk, decision)))
+        prepared.append(
+            Prepared(
+                row, recipient, envelope, Clearance(row.pk, decision), identifier_hash(recipient.address)
+            )
+        )
     return prepared
 
 
@@ -239,7 +255,7 @@ def claim(
         prepared = _decide_and_prepare(
             rows, recipients, campaigns, now=now, key=key, policy=policy or settings_policy(), stats=stats
         )
-        OutboxMessage.objects.bulk_update(rows, CLAIM_FIELDS)
+        _bulk_set(rows, CLAIM_FIELDS)
         if stats.leaving_journeys:
             journeys.journeys_leave_by_ids(
                 enrollment_ids=filter(
@@ -252,13 +268,64 @@ def claim(
     return prepared
 
 
-def _changed_since(since: datetime) -> tuple[set[int], set[str]]:
-    customers = set(ConsentEvent.objects.filter(recorded_at__gte=since).values_list("customer_id", flat=True))
-    customers |= set(
-        PreferenceChange.objects.filter(recorded_at__gte=since).values_list("customer_id", flat=True)
+@lru_cache(maxsize=1)
+def _changes_sql() -> str:
+    consent, preference, suppression = (
+        connection.ops.quote_name(model._meta.db_table)
+        for model in (ConsentEvent, PreferenceChange, Suppression)
     )
-    hashes = set(Suppression.objects.filter(created_at__gte=since).values_list("identifier_hash", flat=True))
-    return customers, hashes
+    return (
+        f"SELECT customer_id, '' FROM {consent} WHERE recorded_at >= %s"
+        f" UNION ALL SELECT customer_id, '' FROM {preference} WHERE recorded_at >= %s"
+        f" UNION ALL SELECT NULL, identifier_hash FROM {suppression} WHERE created_at >= %s"
+    )
+
+
+def _changed_since(since: datetime) -> tuple[set[int], set[str]]:
+    """Customers whose consent or preferences changed, and addresses suppressed, since ``since``.
+
+    Asked before every hand-over (invariant 2), so it is one indexed query.
+    """
+    if connection.vendor == "postgresql":
+        # A prepared statement: planning the query would cost more than running it.
+        connection.ensure_connection()
+        with psycopg.Cursor(connection.connection) as raw:
+            found = raw.execute(_changes_sql(), [since, since, since], prepare=True).fetchall()
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(_changes_sql(), [since, since, since])
+            found = cursor.fetchall()
+    return {c for c, _ in found if c is not None}, {h for _, h in found if h}
+
+
+def _bulk_set(rows: list[OutboxMessage], fields: list[str]) -> None:
+    """Write ``fields`` of many rows in one statement (PostgreSQL: UPDATE … FROM VALUES)."""
+    if not rows:
+        return
+    if connection.vendor != "postgresql" or len(rows) == 1:
+        OutboxMessage.objects.bulk_update(rows, fields)
+        return
+    meta = OutboxMessage._meta
+    quote = connection.ops.quote_name
+    columns: list[Field[Any, Any]] = []
+    for name in fields:
+        field = meta.get_field(name)
+        assert isinstance(field, Field)
+        columns.append(field)
+    types = [str(c.db_type(connection)) for c in [meta.pk, *columns] if c is not None]
+    row_sql = "(" + ", ".join(f"%s::{t}" for t in types) + ")"
+    params: list[Any] = []
+    for row in rows:
+        params.append(row.pk)
+        params.extend(c.get_db_prep_save(getattr(row, c.attname), connection) for c in columns)
+    names = [quote(str(c.column)) for c in columns]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {quote(meta.db_table)} AS t SET {', '.join(f'{n} = v.{n}' for n in names)}"
+            f" FROM (VALUES {', '.join([row_sql] * len(rows))}) AS v(id, {', '.join(names)})"
+            f" WHERE t.id = v.id",
+            params,
+        )
 
 
 def _still_allowed(item: Prepared, *, now: datetime, policy: gate.Policy) -> bool:
@@ -285,7 +352,13 @@ def _still_allowed(item: Prepared, *, now: datetime, policy: gate.Policy) -> boo
     return False
 
 
-def _record(results: list[tuple[Prepared, SendOutcome]], *, now: datetime, stats: DispatchStats) -> None:
+def _record(
+    results: list[tuple[Prepared, SendOutcome]],
+    unsent: list[Prepared],
+    *,
+    now: datetime,
+    stats: DispatchStats,
+) -> None:
     from regard.consent.services import suppression_add
 
     sent_ids = [p.row.pk for p, outcome in results if outcome.result is Result.SENT]
@@ -308,6 +381,12 @@ def _record(results: list[tuple[Prepared, SendOutcome]], *, now: datetime, stats
                 if outcome.result is Result.SENT
             )
             stats.counts["sent"] += len(sent_ids)
+        if unsent:
+            # Never handed over: back to the queue as if never claimed.
+            for item in unsent:
+                item.row.state, item.row.due_at, item.row.attempts = State.PENDING, now, item.row.attempts - 1
+            _bulk_set([i.row for i in unsent], ["state", "due_at", "attempts"])
+            stats.counts["put_back"] += len(unsent)
         for item, outcome in results:
             row = item.row
             if outcome.result is Result.SENT:
@@ -347,24 +426,30 @@ def dispatch_batch(
 ) -> DispatchStats:
     """Claim, gate, send and record one batch of due messages."""
     stats = DispatchStats()
+    started = time.monotonic()
     now = now or timezone.now()
     recover_stale(now=now)
     policy = policy or settings_policy()
     prepared = claim(now=now, limit=limit, stats=stats, policy=policy)
     if not prepared:
         return stats
+    # Past half the lease, hand nothing more over: another worker may soon take these rows for dead.
+    hand_over_until = started + lease().total_seconds() / 2
     since = now - COMMIT_MARGIN
     results: list[tuple[Prepared, SendOutcome]] = []
-    for item in prepared:
+    unsent: list[Prepared] = []
+    for index, item in enumerate(prepared):
+        if time.monotonic() >= hand_over_until:
+            unsent = prepared[index:]
+            break
         changed_customers, changed_hashes = _changed_since(since)
         if (
-            item.row.customer_id in changed_customers
-            or identifier_hash(item.recipient.address) in changed_hashes
+            item.row.customer_id in changed_customers or item.address_hash in changed_hashes
         ) and not _still_allowed(item, now=timezone.now(), policy=policy):
             stats.counts["stopped_before_send"] += 1
             continue
         results.append((item, sender.send(item.envelope, clearance=item.clearance)))
-    _record(results, now=timezone.now(), stats=stats)
+    _record(results, unsent, now=timezone.now(), stats=stats)
     return stats
 
 
