@@ -20,9 +20,10 @@ pytestmark = pytest.mark.django_db
 
 # The Customer 360 page costs this many queries, however many orders and events the
 # person has: session, user, roles, customer, audit, identifiers, orders, order lines
-# with their products, merges, one per level of the merge group, timeline (and the
-# savepoints around the audit write).
-CUSTOMER_360_QUERIES = 14
+# with their products, merges, one per level of the merge group, timeline, consent history
+# and messages across the merge group (one each; the consent in force is derived from the
+# history), and the savepoints around the audit write.
+CUSTOMER_360_QUERIES = 16
 
 
 def customer_page_urls(customer_id: int) -> list[str]:

@@ -83,3 +83,19 @@ def suppression_check(*, actor: AnyUser, hashes: list[str]) -> list[str]:
     lowered = [h.lower() for h in hashes]
     found = suppressed_hashes(lowered)
     return [h for h in dict.fromkeys(lowered) if h in found]
+
+
+def consent_history_for_customers(
+    customer_ids: Iterable[int],
+) -> tuple[list[ConsentEvent], list[ConsentEvent]]:
+    """(consent in force per purpose × channel, full history newest first) across a merge group, in one query.
+
+    No access check here: the caller (the Customer 360 selector) checked and audits the read.
+    """
+    history = list(
+        ConsentEvent.objects.filter(customer_id__in=list(customer_ids)).order_by("-occurred_at", "-id")
+    )
+    current: dict[ConsentKey, ConsentEvent] = {}
+    for event in reversed(history):
+        current[(event.purpose, event.channel)] = event
+    return sorted(current.values(), key=lambda e: (e.purpose, e.channel)), history

@@ -5,8 +5,9 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
@@ -46,12 +47,16 @@ def customer_resolve_for(*, actor: AnyUser, kind: str, value: str, via: str = "a
     return customer
 
 
-def customer_get(*, actor: AnyUser, customer_id: int, via: str = "api") -> Customer:
+def customer_get(
+    *, actor: AnyUser, customer_id: int, via: str = "api", detail: dict[str, object] | None = None
+) -> Customer:
     access.require(actor, Capability.CUSTOMER_READ)
     customer = Customer.objects.filter(pk=customer_id).first()
     if customer is None:
         raise NotFound(f"No customer with id {customer_id}.", field="id")
-    audit_record_reads(actor=actor, customer_ids=[customer.pk], object_type="customer", via=via)
+    audit_record_reads(
+        actor=actor, customer_ids=[customer.pk], object_type="customer", via=via, detail=detail
+    )
     return customer
 
 
@@ -246,11 +251,23 @@ class Customer360:
     orders: list[OrderSummary]
     timeline: TimelinePage
     merges: list[MergeRecord]
+    # Read across the merge group, like the timeline; empty when the role may not read consent.
+    consent_state: list[Any] = field(default_factory=list)
+    consent_history: list[Any] = field(default_factory=list)
+    messages: list[Any] = field(default_factory=list)
+    shows_consent: bool = False
 
 
 def customer_360(*, actor: AnyUser, customer_id: int, via: str = "web") -> Customer360:
     """Everything an agent needs before typing a word (C4, S10, S20), in a fixed number of queries."""
-    customer = customer_get(actor=actor, customer_id=customer_id, via=via)
+    from regard.consent.selectors import consent_history_for_customers
+    from regard.outreach.selectors import messages_for_customers
+
+    shows_consent = access.has_capability(actor, Capability.CONSENT_READ)
+    sections = ["profile", "identifiers", "orders", "timeline", "merges"]
+    if shows_consent:
+        sections += ["consent", "messages"]  # one audited read covers the whole page
+    customer = customer_get(actor=actor, customer_id=customer_id, via=via, detail={"sections": sections})
     identifiers = list(customer.identifiers.all())
     orders: QuerySet[Order] = customer.orders.prefetch_related(
         Prefetch("lines", queryset=OrderLine.objects.select_related("product"))
@@ -263,13 +280,26 @@ def customer_360(*, actor: AnyUser, customer_id: int, via: str = "web") -> Custo
     merges = list(
         MergeRecord.objects.filter(Q(survivor=customer) | Q(absorbed=customer)).order_by("-merged_at")[:20]
     )
-    timeline = timeline_page(actor=actor, customer=customer, limit=50, via=via, audit=False)
+    group = customer_group_ids(customer)
+    timeline = _timeline_page(
+        actor=actor, customer_id=customer.pk, group=group, cursor=None, limit=50, via=via, audit=False
+    )
+    consent_state: list[Any] = []
+    consent_history: list[Any] = []
+    messages: list[Any] = []
+    if shows_consent:
+        consent_state, consent_history = consent_history_for_customers(group)
+        messages = messages_for_customers(group, time_zone=customer.time_zone, now=today)
     return Customer360(
         customer=customer,
         identifiers=identifiers,
         orders=summaries,
         timeline=timeline,
         merges=merges,
+        consent_state=consent_state,
+        consent_history=consent_history,
+        messages=messages,
+        shows_consent=shows_consent,
     )
 
 

@@ -22,6 +22,7 @@ from regard.outreach.render import MissingData, customer_context, render
 from regard.outreach.selectors import (
     audience_queryset,
     campaign_message_facts,
+    reason_label,
     recipients_load,
     settings_policy,
 )
@@ -33,33 +34,6 @@ from regard.privacy.services import audit_record_reads
 PREVIEW_LIMIT = 5_000
 CHUNK = 500
 MASK = "•••"
-
-# How the screen names each gate reason (codes from outreach.gate and the dispatcher).
-REASON_LABELS = {
-    "no_consent": "no consent",
-    "suppressed": "suppressed",
-    "no_address": "no address on file",
-    "duplicate_content": "already received this",
-    "channel_not_chosen": "channel not chosen by the customer",
-    "topic_excluded": "excluded topic",
-    "audience": "outside the audience",
-    "frequency_choice": "wants no marketing",
-    "frequency_week": "weekly cap",
-    "frequency_day": "daily cap",
-    "frequency_purpose": "cap for this purpose",
-    "paused": "paused by the customer",
-    "web_cool_off": "cool-off after a web visit",
-    "quiet_hours": "quiet hours",
-    "expired": "would only be allowed after it expires",
-    "missing_data": "template data missing",
-    "no_sender": "no sender for this channel",
-    "cancelled": "campaign cancelled",
-    "left_journey": "left the journey",
-}
-
-
-def reason_label(code: str) -> str:
-    return REASON_LABELS.get(code, code.replace("_", " "))
 
 
 @dataclass
