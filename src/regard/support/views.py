@@ -1,0 +1,244 @@
+"""Support desk pages: the agent inbox, a conversation with the customer beside it, call logging,
+and the public contact form."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+from django_htmx.middleware import HtmxDetails
+
+from regard.customers.models import Customer
+from regard.errors import InvalidInput, NotFound, RegardError
+from regard.privacy import access
+from regard.privacy.roles import Capability
+from regard.privacy.services import audit_record_reads
+from regard.support import selectors, services
+from regard.support.models import Attachment, Conversation, Team
+from regard.web.access import requires
+
+
+class HtmxRequest(HttpRequest):
+    htmx: HtmxDetails
+
+
+def _team(slug: str) -> Team | None:
+    if not slug:
+        return None
+    team = Team.objects.filter(slug=slug).first()
+    if team is None:
+        raise InvalidInput(f"team: no team '{slug}'.", field="team")
+    return team
+
+
+@requires(Capability.CONVERSATION_WRITE)
+def call_new(request: HttpRequest) -> HttpResponse:
+    """Log a phone call: from the inbox (by the caller's number) or a customer's page (?customer=ID)."""
+    customer: Customer | None = None
+    raw_customer = request.GET.get("customer") or request.POST.get("customer") or ""
+    if raw_customer:
+        access.require(request.user, Capability.CUSTOMER_READ)
+        customer = Customer.objects.filter(pk=int(raw_customer) if raw_customer.isdigit() else -1).first()
+        if customer is None:
+            raise NotFound(f"customer: no customer with id {raw_customer}.", field="customer")
+    values: dict[str, Any] = {"status": "resolved", "direction": "in", "kind": "question"}
+    error: RegardError | None = None
+    if request.method == "POST":
+        values = {
+            key: request.POST.get(key, "")
+            for key in ("phone", "name", "notes", "outcome", "kind", "status", "direction", "team")
+        }
+        try:
+            conversation = services.call_log(
+                actor=request.user,
+                phone=values["phone"],
+                customer=customer,
+                name=values["name"],
+                notes=values["notes"],
+                outcome=values["outcome"],
+                kind=values["kind"] or "question",
+                status=values["status"] or "resolved",
+                direction=values["direction"] or "in",
+                team=_team(values["team"]),
+                via="web",
+            )
+        except InvalidInput as invalid:
+            error = invalid
+        else:
+            return redirect("support:conversation", conversation_id=conversation.pk)
+    context = {
+        "customer": customer,
+        "values": values,
+        "error": error,
+        "teams": Team.objects.order_by("name"),
+        "kinds": Conversation.Kind.values,
+        "statuses": Conversation.Status.values,
+    }
+    return render(request, "support/call_form.html", context, status=422 if error else 200)
+
+
+def _conversation_context(request: HttpRequest, conversation: Conversation, **extra: Any) -> dict[str, Any]:
+    beside = selectors.customer_beside(actor=request.user, conversation=conversation, via="web")
+    return {
+        "conversation": conversation,
+        "messages": selectors.messages_of(conversation),
+        "beside": beside,
+        "customer": beside.view.customer,
+        "agents": selectors.agents(),
+        "teams": selectors.team_list(),
+        "statuses": Conversation.Status.values,
+        "findings": [],
+        "draft": "",
+        **extra,
+    }
+
+
+@requires(Capability.CONVERSATION_READ)
+def conversation_detail(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    conversation = selectors.conversation_get(actor=request.user, conversation_id=conversation_id, via="web")
+    return render(request, "support/conversation.html", _conversation_context(request, conversation))
+
+
+def _posted(request: HttpRequest, conversation_id: int) -> Conversation:
+    return selectors.conversation_for_write(actor=request.user, conversation_id=conversation_id)
+
+
+@require_POST
+@requires(Capability.CONVERSATION_WRITE)
+def conversation_reply(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    conversation = _posted(request, conversation_id)
+    draft = request.POST.get("body", "")
+    try:
+        services.reply_send(
+            actor=request.user,
+            conversation=conversation,
+            body_text=draft,
+            override=request.POST.get("override") == "1",
+            via="web",
+        )
+    except services.ReplyNeedsReview as review:
+        conversation = selectors.conversation_get(
+            actor=request.user, conversation_id=conversation_id, via="web"
+        )
+        context = _conversation_context(
+            request, conversation, findings=review.details["findings"], draft=draft
+        )
+        return render(request, "support/conversation.html", context, status=409)
+    except InvalidInput as invalid:
+        conversation = selectors.conversation_get(
+            actor=request.user, conversation_id=conversation_id, via="web"
+        )
+        context = _conversation_context(request, conversation, error=invalid, draft=draft)
+        return render(request, "support/conversation.html", context, status=422)
+    return redirect("support:conversation", conversation_id=conversation_id)
+
+
+@require_POST
+@requires(Capability.CONVERSATION_WRITE)
+def conversation_note(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    conversation = _posted(request, conversation_id)
+    services.note_add(
+        actor=request.user, conversation=conversation, body_text=request.POST.get("body", ""), via="web"
+    )
+    return redirect("support:conversation", conversation_id=conversation_id)
+
+
+@require_POST
+@requires(Capability.CONVERSATION_WRITE)
+def conversation_assign(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    conversation = _posted(request, conversation_id)
+    username = request.POST.get("assignee", "")
+    assignee = None
+    if username:
+        assignee = User.objects.filter(username=username, is_active=True).first()
+        if assignee is None:
+            raise InvalidInput(f"assignee: no active user '{username}'.", field="assignee")
+    services.conversation_assign(
+        actor=request.user,
+        conversation=conversation,
+        assignee=assignee,
+        team=_team(request.POST.get("team", "")),
+        via="web",
+    )
+    return redirect("support:conversation", conversation_id=conversation_id)
+
+
+@require_POST
+@requires(Capability.CONVERSATION_WRITE)
+def conversation_status(request: HttpRequest, conversation_id: int) -> HttpResponse:
+    conversation = _posted(request, conversation_id)
+    outcome = request.POST.get("outcome")
+    services.conversation_set_status(
+        actor=request.user,
+        conversation=conversation,
+        status=request.POST.get("status", ""),
+        outcome=outcome if outcome else None,
+        via="web",
+    )
+    return redirect("support:conversation", conversation_id=conversation_id)
+
+
+SAFE_INLINE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "application/pdf", "text/plain"})
+
+
+@requires(Capability.CONVERSATION_READ)
+def attachment_download(request: HttpRequest, attachment_id: int) -> HttpResponse:
+    attachment = Attachment.objects.select_related("message__conversation").filter(pk=attachment_id).first()
+    if attachment is None:
+        raise NotFound(f"No attachment with id {attachment_id}.", field="attachment_id")
+    conversation = attachment.message.conversation
+    audit_record_reads(
+        actor=request.user,
+        customer_ids=[conversation.customer_id],
+        object_type="attachment",
+        via="web",
+        detail={"attachment": attachment.pk},
+    )
+    content_type = (
+        attachment.content_type
+        if attachment.content_type in SAFE_INLINE_TYPES
+        else "application/octet-stream"
+    )
+    response = HttpResponse(bytes(attachment.data), content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{_safe_filename(attachment.filename)}"'
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+def _safe_filename(name: str) -> str:
+    cleaned = "".join(c if c.isalnum() or c in "._- " else "_" for c in name).strip() or "attachment"
+    return cleaned[:120]
+
+
+INBOX_PAGE = 50
+
+
+@requires(Capability.CONVERSATION_READ)
+def inbox(request: HtmxRequest) -> HttpResponse:
+    """The agent inbox: every channel in one list, filtered by status, team, assignee and channel."""
+    filters = selectors.ConversationFilters(
+        status=request.GET.get("status", "active"),
+        channel=request.GET.get("channel", ""),
+        team=request.GET.get("team", ""),
+        assignee=request.GET.get("assignee", ""),
+    )
+    raw_offset = request.GET.get("offset", "0")
+    if not raw_offset.isdigit():
+        raise InvalidInput("offset: a whole number.", field="offset")
+    page = selectors.conversation_list(
+        actor=request.user, filters=filters, limit=INBOX_PAGE, offset=int(raw_offset), via="web"
+    )
+    context = {
+        "page": page,
+        "filters": filters,
+        "statuses": ["active", *Conversation.Status.values],
+        "channels": Conversation.Channel.values,
+        "teams": selectors.team_list(),
+        "agents": selectors.agents(),
+        "counts": selectors.conversation_counts(actor=request.user),
+    }
+    template = "support/_inbox_list.html" if request.htmx else "support/inbox.html"
+    return render(request, template, context)
