@@ -161,9 +161,26 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True
 
-# Channels and the real-time layer arrive with the support desk; REDIS_URL is read now
-# so the configuration reference stays complete.
+# Real time (live chat, the agent inbox): an in-process layer for the embedded default, Redis
+# when REDIS_URL is set, so several web processes (and the worker and SMTP listener, whose
+# conversation events push to the inbox) share one layer. See docs/configuration.md.
 REDIS_URL = env("REDIS_URL")
+REGARD_REDIS_LAYER = env("REGARD_REDIS_LAYER", "pubsub")
+if REGARD_REDIS_LAYER not in {"pubsub", "lists"}:
+    raise ImproperlyConfigured("REGARD_REDIS_LAYER: 'pubsub' or 'lists'.")
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": (
+                "channels_redis.pubsub.RedisPubSubChannelLayer"
+                if REGARD_REDIS_LAYER == "pubsub"
+                else "channels_redis.core.RedisChannelLayer"
+            ),
+            "CONFIG": {"hosts": [REDIS_URL]},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 # How phone numbers written without a country code are read (ISO 3166 region).
 REGARD_DEFAULT_PHONE_REGION = env("REGARD_DEFAULT_PHONE_REGION", "US")

@@ -12,6 +12,10 @@ class SupportConfig(AppConfig):
 
         # A conversation follows the person through a merge and back on undo (invariant 5).
         register_customer_owned(models.Conversation)
+        # Conversation events from any channel reach open inbox pages and chat widgets live.
+        from regard.support import hooks, live
+
+        hooks.register_conversation_event(live.conversation_event_push)
         # `regard smtpd` takes mail for the support addresses too.
         register_inbound_route(
             InboundRoute(

@@ -149,7 +149,7 @@ class Command(BaseCommand):
             "--port",
             str(port),
             "--ws",
-            "auto",
+            "websockets-sansio",
             "--no-access-log",
         ]
         worker = [*cli, "worker", "--no-reload"]

@@ -31,7 +31,7 @@ class Command(BaseCommand):
             "--workers",
             str(options["workers"]),
             "--ws",
-            "auto",
+            "websockets-sansio",
             "--no-access-log",
         ]
         os.execv(sys.executable, argv)
