@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from regard.api.api import api
+from regard.support import views as support_views
 
 urlpatterns = [
     path("", include("regard.web.urls")),
@@ -10,6 +11,7 @@ urlpatterns = [
     path("campaigns/", include("regard.outreach.urls")),
     path("", include("regard.consent.urls")),
     path("support/", include("regard.support.urls")),
+    path("contact/", support_views.contact, name="contact"),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
 ]

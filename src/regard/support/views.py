@@ -6,11 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.models import User
+from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_POST
 from django_htmx.middleware import HtmxDetails
 
+from regard.consent.views import rate_limited
 from regard.customers.models import Customer
 from regard.errors import InvalidInput, NotFound, RegardError
 from regard.privacy import access
@@ -242,3 +246,44 @@ def inbox(request: HtmxRequest) -> HttpResponse:
     }
     template = "support/_inbox_list.html" if request.htmx else "support/inbox.html"
     return render(request, template, context)
+
+
+# --- the public contact form --------------------------------------------------------------
+
+CONTACT_LIMIT = 5  # submissions per client address per 10 minutes
+HONEYPOT = "website"  # hidden from people; a bot that fills it is thanked and ignored
+
+
+def _contact_allowed(request: HttpRequest) -> bool:
+    client = request.META.get("REMOTE_ADDR", "") or "unknown"
+    key = f"regard:contact:{client}:{int(timezone.now().timestamp() // 600)}"
+    cache.add(key, 0, 1200)
+    try:
+        count = cache.incr(key)
+    except ValueError:
+        count = 1
+    return count <= CONTACT_LIMIT
+
+
+@csrf_protect
+@rate_limited
+def contact(request: HttpRequest) -> HttpResponse:
+    """Public, no login: opens a conversation for the sender (C4). CSRF-protected, honeypot, rate-limited."""
+    values = {key: request.POST.get(key, "") for key in ("name", "email", "subject", "message")}
+    if request.method != "POST":
+        return render(request, "support/contact.html", {"values": values})
+    if request.POST.get(HONEYPOT):
+        return render(request, "support/contact_thanks.html", {"token": ""})
+    if not _contact_allowed(request):
+        return HttpResponse(
+            "Too many messages from here; try again in a few minutes.\n",
+            status=429,
+            content_type="text/plain",
+        )
+    try:
+        conversation = services.form_submit(
+            email=values["email"], name=values["name"], subject=values["subject"], body_text=values["message"]
+        )
+    except InvalidInput as invalid:
+        return render(request, "support/contact.html", {"values": values, "error": invalid}, status=422)
+    return render(request, "support/contact_thanks.html", {"token": conversation.token})
