@@ -76,7 +76,7 @@ def test_preference_page_saves_choices_and_can_stop_everything() -> None:
     url = f"/p/{_token(customer)}"
     page = client.get(url)
     assert page.status_code == 200
-    assert "Hi Ingrid" in page.content.decode()
+    assert "Hallo Ingrid" in page.content.decode()  # her language, her chosen form of address
     saved = client.post(
         url,
         {

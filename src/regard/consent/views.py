@@ -15,6 +15,7 @@ from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 
 from regard.consent import selectors, services
@@ -24,6 +25,29 @@ from regard.customers.models import Customer
 from regard.errors import InvalidInput
 
 RATE_LIMIT = 30  # requests per minute per client address
+
+# Shown to the customer in their language (catalogues in consent/locale); a purpose
+# configured beyond these shows under its own name.
+PURPOSE_LABELS = {
+    "newsletter": _("newsletter"),
+    "offers": _("offers"),
+    "service": _("service"),
+    "surveys": _("surveys"),
+}
+CHANNEL_LABELS = {
+    "email": _("email"),
+    "sms": _("text message"),
+    "phone": _("phone"),
+    "post": _("post"),
+    "push": _("push notification"),
+}
+
+
+def _labels(claim: LinkClaim) -> dict[str, Any]:
+    return {
+        "purpose_label": PURPOSE_LABELS.get(claim.purpose, claim.purpose),
+        "channel_label": CHANNEL_LABELS.get(claim.channel, claim.channel),
+    }
 
 
 def _client_ip(request: HttpRequest) -> str:
@@ -102,12 +126,14 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
         if one_click:
             return HttpResponse("Unsubscribed.\n", content_type="text/plain; charset=utf-8")
         with translation.override(customer.language):
-            return render(request, "consent/unsubscribed.html", {"claim": claim, "token": token})
+            return render(
+                request, "consent/unsubscribed.html", {"claim": claim, "token": token, **_labels(claim)}
+            )
     if request.method not in {"GET", "HEAD"}:
         return HttpResponse(status=405, headers={"Allow": "GET, POST"})
     # GET changes nothing: link scanners and previews follow links (RFC 8058 §3).
     with translation.override(customer.language):
-        return render(request, "consent/unsubscribe.html", {"claim": claim, "token": token})
+        return render(request, "consent/unsubscribe.html", {"claim": claim, "token": token, **_labels(claim)})
 
 
 @csrf_exempt
@@ -170,7 +196,7 @@ def preferences(request: HttpRequest, token: str) -> HttpResponse:
                 "token": token,
                 "saved": saved,
                 "current": current,
-                "channels": Channel.values,
+                "channels": [(value, CHANNEL_LABELS.get(value, value)) for value in Channel.values],
                 "greeting": customer.greeting,
                 "language": customer.language,
                 "company_address": settings.REGARD_POSTAL_ADDRESS,

@@ -4,6 +4,7 @@ from typing import Any, NoReturn
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext
 
 
 class Customer(models.Model):
@@ -49,15 +50,22 @@ class Customer(models.Model):
 
     @property
     def greeting(self) -> str:
-        """The greeting the person asked for; neutral when we do not know (S7)."""
+        """The greeting the person asked for; neutral when we do not know (S7).
+
+        In the active language (catalogues in customers/locale): callers that write to the
+        customer activate the customer's language first (``outreach.render.customer_context``).
+        """
         if self.formality == self.Formality.INFORMAL and self.preferred_name:
-            return f"Hi {self.preferred_name}"
+            return gettext("Hi %(name)s") % {"name": self.preferred_name}
         if self.formality == self.Formality.FORMAL:
             if self.salutation and self.family_name:
-                return f"Dear {self.salutation} {self.family_name}"
+                return gettext("Dear %(salutation)s %(family_name)s") % {
+                    "salutation": self.salutation,
+                    "family_name": self.family_name,
+                }
             if self.preferred_name:
-                return f"Dear {self.preferred_name}"
-        return "Hello"
+                return gettext("Dear %(name)s") % {"name": self.preferred_name}
+        return gettext("Hello")
 
 
 class Identifier(models.Model):

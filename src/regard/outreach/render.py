@@ -13,6 +13,7 @@ from functools import lru_cache
 from typing import Any
 
 from django.template import Context, Engine, Template, TemplateSyntaxError
+from django.utils import translation
 
 from regard.customers.models import Customer
 from regard.errors import InvalidInput
@@ -48,7 +49,8 @@ def validate_template(text: str, *, field: str) -> None:
 
 def customer_context(customer: Customer, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Only what the template may use. Blank facts are left out, so using them holds the message."""
-    context: dict[str, Any] = {"greeting": customer.greeting}
+    with translation.override(customer.language or "en"):
+        context: dict[str, Any] = {"greeting": customer.greeting}
     if customer.preferred_name:
         context["preferred_name"] = customer.preferred_name
     context.update(extra or {})
