@@ -153,14 +153,9 @@ def timers_for(
 
 def _apply(conversation: Conversation, *, now: datetime) -> list[Timer]:
     """Recompute in place (the caller saves); return the timers to schedule."""
-    if conversation.is_open:
-        if conversation.resolution_started_at is None:
-            # Opened, or reopened: the reopening event's own time (services set updated_at to it).
-            conversation.resolution_started_at = (
-                conversation.created_at if conversation.reopen_count == 0 else conversation.updated_at
-            )
-    else:
-        conversation.resolution_started_at = None
+    if conversation.resolution_started_at is None:
+        # The services set it on opening and reopening; rows from before that count from the opening.
+        conversation.resolution_started_at = conversation.created_at
     policy = policy_for(team_id=conversation.team_id, kind=conversation.kind, priority=conversation.priority)
     timers = timers_for(conversation, policy, calendar_for(conversation.team))
     conversation.sla_policy = policy
