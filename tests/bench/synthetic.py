@@ -52,7 +52,7 @@ def pools(seed: int) -> dict[str, list[str]]:
 
 
 def generate(count: int, seed: int) -> tuple[Rows, set[tuple[str, str]], Rows]:
-    """(rows, true duplicate pairs of rec_ids, 200 newcomers that duplicate an original)."""
+    """(rows, pairs of rec_ids of the same person, 200 newcomers that duplicate an original)."""
     from regard.customers.demo_duplicates import NICKNAMES, _typo
 
     rng = random.Random(seed)
@@ -108,13 +108,20 @@ def generate(count: int, seed: int) -> tuple[Rows, set[tuple[str, str]], Rows]:
                 )  # moved house
         return row
 
-    truth: set[tuple[str, str]] = set()
+    # The truth: every pair of records of one person (an original and its re-entries, and
+    # two re-entries of the same original).
+    people: dict[str, list[str]] = {}
     for number in range(count - originals_count):
         original = rows[rng.randrange(originals_count)]
         duplicate = corrupt(original, number)
         rows.append(duplicate)
-        low, high = sorted((original["rec_id"], duplicate["rec_id"]))
-        truth.add((low, high))
+        people.setdefault(original["rec_id"], [original["rec_id"]]).append(duplicate["rec_id"])
+    truth: set[tuple[str, str]] = set()
+    for records in people.values():
+        for index, first in enumerate(records):
+            for second in records[index + 1 :]:
+                low, high = sorted((first, second))
+                truth.add((low, high))
     newcomers = [corrupt(rows[rng.randrange(originals_count)], 10_000_000 + n) for n in range(200)]
     return rows, truth, newcomers
 

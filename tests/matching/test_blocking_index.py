@@ -13,9 +13,9 @@ from regard.matching.models import MatchKey, MatchRun
 def _expected_keys() -> set[tuple[int, int]]:
     ids, records = selectors.profiles()
     return {
-        (engine.key_hash(key), pk)
+        (key_hash, pk)
         for pk, record in zip(ids, records, strict=True)
-        for key in engine.blocking_keys(record)
+        for key_hash in engine.blocking_keys(record)
     }
 
 

@@ -17,20 +17,20 @@ the database so one new customer is scored against its blocks at once.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
-from rapidfuzz.distance import OSA, JaroWinkler
+from rapidfuzz.distance import OSA, JaroWinkler, Prefix
 from rapidfuzz.process import cpdist
 
-from regard.matching.nicknames import are_nicknames, nickname_key
+from regard.matching.nicknames import NICKNAME_GROUPS, are_nicknames, nickname_key
 
 FIELDS: tuple[str, ...] = (
     "given_name",
@@ -59,6 +59,7 @@ LEVELS: dict[str, tuple[str, ...]] = {
 _M_TEMPLATE = {2: (0.9, 0.1), 3: (0.85, 0.1, 0.05), 4: (0.8, 0.1, 0.05, 0.05)}
 _SPACES = re.compile(r"\s+")
 _NON_DIGITS = re.compile(r"\D+")
+_HOUSE_NUMBER = re.compile(r"\d+[a-z]?(?= )")
 _ASCII_NON_ALNUM = re.compile(r"[^a-z0-9]+")
 
 
@@ -95,10 +96,13 @@ def clean_date(value: object) -> str:
     return digits if len(digits) == 8 else ""
 
 
+_NOT_MAILBOX = re.compile(r"[._-]|[+@].*", re.DOTALL)
+
+
 def mailbox(email: str) -> str:
     """The part of an address that names the person: local part, no dots, no +tag."""
-    local = email.split("@", 1)[0].split("+", 1)[0]
-    return local.replace(".", "").replace("_", "").replace("-", "")
+    # Everything from the first "+" or "@" on goes, and the dots, dashes and underscores.
+    return _NOT_MAILBOX.sub("", email)
 
 
 def profile(
@@ -127,6 +131,149 @@ def profile(
     }
 
 
+# ---------------------------------------------------------------- columns
+
+
+def _factorize(column: Sequence[str]) -> tuple[np.ndarray, list[str]]:
+    """Codes (first appearance order, "" → -1) and the distinct non-empty values."""
+    distinct = [v for v in dict.fromkeys(column) if v != ""]
+    position: dict[str, int] = {v: i for i, v in enumerate(distinct)}
+    position[""] = -1
+    codes = np.fromiter(map(position.__getitem__, column), dtype=np.int64, count=len(column))
+    return codes, distinct
+
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_PRIME = np.uint64(0x100000001B3)
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser on uint64 arrays (wrapping arithmetic)."""
+    x = x ^ (x >> np.uint64(30))
+    x = x * np.uint64(0xBF58476D1CE4E5B9)
+    x = x ^ (x >> np.uint64(27))
+    x = x * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def _hash_words(words: np.ndarray) -> np.ndarray:
+    """Hash rows of uint64 words; zero words (padding after the text) do not count."""
+    h = np.zeros(len(words), dtype=np.uint64)
+    for column in range(words.shape[1]):
+        word = words[:, column]
+        h = np.where(word != 0, h * _PRIME + word, h)
+    return _mix(h ^ _GOLDEN)
+
+
+def _string_hashes(values: Sequence[str], prefixes: Sequence[int] = ()) -> dict[int, np.ndarray]:
+    """Stable 64-bit hashes of whole strings (key 0) and of their first k characters.
+
+    Vectorised over the text's code points, two per 64-bit word; padding does not count,
+    so a string hashes the same in an array of one as in an array of a million.
+    """
+    n = len(values)
+    result = {k: np.empty(n, dtype=np.uint64) for k in (0, *prefixes)}
+    for start in range(0, n, 200_000):
+        chunk = values[start : start + 200_000]
+        width = max(max(map(len, chunk), default=1), 1)
+        width += width % 2
+        part = np.array(chunk, dtype=f"<U{width}")
+        result[0][start : start + len(chunk)] = _hash_words(part.view(np.uint64).reshape(len(chunk), -1))
+        chars = part.view(np.uint32).reshape(len(chunk), -1)
+        for k in prefixes:
+            head = np.zeros((len(chunk), k + k % 2), dtype=np.uint32)
+            head[:, : min(k, width)] = chars[:, : min(k, width)]
+            result[k][start : start + len(chunk)] = _hash_words(head.view(np.uint64))
+    return result
+
+
+@dataclass
+class RecordTable:
+    """Records as dictionary-encoded columns, so equal values compare as integers.
+
+    Per-value facts (hashes, prefixes, mailboxes, date parts) are computed once per
+    distinct value and looked up by code, never per pair.
+    """
+
+    size: int
+    vocab: dict[str, list[str]]
+    codes: dict[str, np.ndarray]
+    _derived: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def build(cls, records: Sequence[dict[str, str]]) -> RecordTable:
+        vocab: dict[str, list[str]] = {}
+        codes: dict[str, np.ndarray] = {}
+        columns = zip(*map(itemgetter(*FIELDS), records), strict=True) if records else [()] * len(FIELDS)
+        for name, column in zip(FIELDS, columns, strict=True):
+            codes[name], vocab[name] = _factorize(column)
+        return cls(size=len(records), vocab=vocab, codes=codes)
+
+    def derived(self, name: str, what: str) -> Any:
+        """A per-value array of ``name``'s vocabulary (computed on first use)."""
+        key = (name, what)
+        if key not in self._derived:
+            self._derived[key] = _DERIVE[what](self, name)
+        return self._derived[key]
+
+
+def _derive_objects(table: RecordTable, name: str) -> np.ndarray:
+    values = np.empty(len(table.vocab[name]), dtype=object)
+    values[:] = table.vocab[name]
+    return values
+
+
+def _derive_lengths(table: RecordTable, name: str) -> np.ndarray:
+    return np.fromiter(map(len, table.vocab[name]), dtype=np.int64, count=len(table.vocab[name]))
+
+
+def _derive_hashes(table: RecordTable, name: str) -> dict[int, np.ndarray]:
+    return _string_hashes(table.vocab[name], (1, 2, 3))
+
+
+def _derive_prefix_order(table: RecordTable, name: str) -> np.ndarray:
+    """The first three characters packed into one integer that sorts like the text."""
+    values = table.vocab[name]
+    part = np.array([v[:3] for v in values] or [""], dtype="<U3")[: len(values)]
+    chars = part.view(np.uint32).reshape(len(values), 3).astype(np.int64)
+    return (chars[:, 0] << 42) | (chars[:, 1] << 21) | chars[:, 2]
+
+
+def _derive_mailboxes(table: RecordTable, name: str) -> tuple[np.ndarray, list[str]]:
+    return _factorize([mailbox(v) for v in table.vocab[name]])
+
+
+def _derive_tails(table: RecordTable, name: str) -> tuple[np.ndarray, list[str]]:
+    return _factorize([v[-7:] if len(v) >= 7 else "" for v in table.vocab[name]])
+
+
+def _derive_house_numbers(table: RecordTable, name: str) -> tuple[np.ndarray, list[str]]:
+    """The house number that starts a street address ("12a main street" → "12a"), if any."""
+    found = (_HOUSE_NUMBER.match(v) for v in table.vocab[name])
+    return _factorize([m.group(0) if m else "" for m in found])
+
+
+def _derive_dates(table: RecordTable, name: str) -> np.ndarray:
+    return np.array([int(v) for v in table.vocab[name]], dtype=np.int64)
+
+
+def _derive_nickname_groups(table: RecordTable, name: str) -> np.ndarray:
+    return np.array([v in NICKNAME_GROUPS for v in table.vocab[name]], dtype=bool)
+
+
+_DERIVE: dict[str, Callable[[RecordTable, str], Any]] = {
+    "objects": _derive_objects,
+    "lengths": _derive_lengths,
+    "hashes": _derive_hashes,
+    "prefix_order": _derive_prefix_order,
+    "mailboxes": _derive_mailboxes,
+    "tails": _derive_tails,
+    "dates": _derive_dates,
+    "house_numbers": _derive_house_numbers,
+    "nickname": _derive_nickname_groups,
+}
+
+
 # ---------------------------------------------------------------- blocking
 
 
@@ -142,53 +289,125 @@ BLOCKING_RULES: tuple[str, ...] = (
     "date of birth + postcode",
     "street + postcode",
     "street + family prefix",
+    "date of birth + locality",
+    "street + locality",
+    "date of birth + street",
+    "street (with its number)",
+    "postcode + house number",
 )
 
 
-def blocking_keys(record: dict[str, str]) -> list[str]:
-    """The blocks a record falls in; two records are compared when they share one."""
-    given, family = record["given_name"], record["family_name"]
-    dob, postcode = record["date_of_birth"], record["postcode"]
-    keys: list[str] = []
-    if given and family:
-        # Sorted, so "Smith John" swapped into the wrong fields still meets "John Smith".
-        first, second = sorted((given[:3], family[:3]))
-        keys.append(f"0:{first}|{second}")
-    if dob and given:
-        keys.append(f"1:{dob}|{given[0]}")
-    if dob and family:
-        keys.append(f"2:{dob}|{family[0]}")
-    if postcode and given:
-        keys.append(f"3:{postcode}|{given[0]}")
-    if postcode and family:
-        keys.append(f"4:{postcode}|{family[0]}")
-    if record["email"]:
-        box = mailbox(record["email"])
-        if len(box) >= 4:
-            keys.append(f"5:{box}")
-    if len(record["phone"]) >= 7:
-        keys.append(f"6:{record['phone'][-7:]}")
-    if family and record["locality"]:
-        keys.append(f"7:{family}|{record['locality']}")
-    # Names can be missing or mangled in both records: address and birth date still meet.
-    street = record["street"]
-    if dob and postcode:
-        keys.append(f"8:{dob}|{postcode}")
-    if street and postcode:
-        keys.append(f"9:{street}|{postcode}")
-    if street and family:
-        keys.append(f"10:{street}|{family[:2]}")
+def _combine(rule: int, first: np.ndarray, second: np.ndarray | None = None) -> np.ndarray:
+    """One signed 64-bit key hash from the rule number and its parts' hashes."""
+    h = _mix(np.uint64(((rule + 1) * int(_GOLDEN)) & 0xFFFFFFFFFFFFFFFF) ^ first)
+    if second is not None:
+        h = _mix(h ^ (second * np.uint64(0xFF51AFD7ED558CCD)))
+    return h.view(np.int64)
+
+
+def _column_facts(table: RecordTable, name: str, prefix: int) -> tuple[np.ndarray, np.ndarray]:
+    """(present, hash of the value or of its first ``prefix`` characters) per record."""
+    codes = table.codes[name]
+    present = codes >= 0
+    hashes = table.derived(name, "hashes")[prefix]
+    return present, hashes[np.where(present, codes, 0)] if len(hashes) else np.zeros(len(codes), np.uint64)
+
+
+def _rule_keys(table: RecordTable) -> list[tuple[int, np.ndarray, np.ndarray]]:
+    """(rule, records with the key, their key hashes) for every blocking rule."""
+    given, given1 = _column_facts(table, "given_name", 1)
+    _, given3 = _column_facts(table, "given_name", 3)
+    family, family1 = _column_facts(table, "family_name", 1)
+    _, family2 = _column_facts(table, "family_name", 2)
+    _, family3 = _column_facts(table, "family_name", 3)
+    _, family_full = _column_facts(table, "family_name", 0)
+    dob, dob_hash = _column_facts(table, "date_of_birth", 0)
+    postcode, postcode_hash = _column_facts(table, "postcode", 0)
+    street, street_hash = _column_facts(table, "street", 0)
+    locality, locality_hash = _column_facts(table, "locality", 0)
+
+    # Sorted name prefixes, so "Smith John" swapped into the wrong fields still meets "John Smith".
+    order_given = table.derived("given_name", "prefix_order")
+    order_family = table.derived("family_name", "prefix_order")
+    both = given & family
+    og = order_given[np.where(given, table.codes["given_name"], 0)] if len(order_given) else given * 0
+    of = order_family[np.where(family, table.codes["family_name"], 0)] if len(order_family) else family * 0
+    given_first = og <= of
+    low = np.where(given_first, given3, family3)
+    high = np.where(given_first, family3, given3)
+
+    email_codes = table.codes["email"]
+    box_codes, boxes = table.derived("email", "mailboxes")
+    box_hash = _string_hashes(boxes)[0]
+    box_long = np.array([len(b) >= 4 for b in boxes], dtype=bool)
+    record_box = np.where(
+        email_codes >= 0, box_codes[np.maximum(email_codes, 0)] if len(box_codes) else -1, -1
+    )
+    has_box = record_box >= 0
+    has_box[has_box] &= box_long[record_box[has_box]]
+
+    phone_codes = table.codes["phone"]
+    tail_codes, tails = table.derived("phone", "tails")
+    tail_hash = _string_hashes(tails)[0]
+    record_tail = np.where(
+        phone_codes >= 0, tail_codes[np.maximum(phone_codes, 0)] if len(tail_codes) else -1, -1
+    )
+    has_tail = record_tail >= 0
+
+    number_codes, numbers = table.derived("street", "house_numbers")
+    number_hash = _string_hashes(numbers)[0]
+    street_codes = table.codes["street"]
+    record_number = np.where(
+        street_codes >= 0, number_codes[np.maximum(street_codes, 0)] if len(number_codes) else -1, -1
+    )
+    has_number = record_number >= 0
+    number_hash = number_hash[np.maximum(record_number, 0)] if len(number_hash) else record_number * 0
+
+    specs: list[tuple[int, np.ndarray, np.ndarray, np.ndarray | None]] = [
+        (0, both, low, high),
+        (1, dob & given, dob_hash, given1),
+        (2, dob & family, dob_hash, family1),
+        (3, postcode & given, postcode_hash, given1),
+        (4, postcode & family, postcode_hash, family1),
+        (5, has_box, box_hash[np.maximum(record_box, 0)] if len(box_hash) else record_box * 0, None),
+        (6, has_tail, tail_hash[np.maximum(record_tail, 0)] if len(tail_hash) else record_tail * 0, None),
+        (7, family & locality, family_full, locality_hash),
+        # Names can be missing or mangled in both records: address and birth date still meet.
+        (8, dob & postcode, dob_hash, postcode_hash),
+        (9, street & postcode, street_hash, postcode_hash),
+        (10, street & family, street_hash, family2),
+        (11, dob & locality, dob_hash, locality_hash),
+        (12, street & locality, street_hash, locality_hash),
+        (13, dob & street, dob_hash, street_hash),
+        (14, street, street_hash, None),
+        (15, postcode & has_number, postcode_hash, number_hash),
+    ]
+    keys = []
+    for rule, present, first, second in specs:
+        owners = np.flatnonzero(present)
+        keys.append(
+            (
+                rule,
+                owners,
+                _combine(
+                    rule,
+                    np.asarray(first, dtype=np.uint64)[owners],
+                    None if second is None else np.asarray(second, dtype=np.uint64)[owners],
+                ),
+            )
+        )
     return keys
 
 
-def key_hash(key: str) -> int:
-    """A stable signed 64-bit hash of a blocking key (stored in MatchKey)."""
-    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True)
+def blocking_keys(record: dict[str, str]) -> list[int]:
+    """The hashed blocking keys of one record (the rows it has in MatchKey), by rule."""
+    index = BlockIndex.from_table(RecordTable.build([record]))
+    return index.hashes.tolist()
 
 
 def _pairs_within_groups(codes: np.ndarray, max_block: int) -> np.ndarray:
     """All (i, j), i < j, of records sharing a code; blocks above ``max_block`` are skipped."""
-    order = np.argsort(codes, kind="stable")
+    order = np.argsort(codes)
     sorted_codes = codes[order]
     if len(sorted_codes) < 2:
         return np.empty(0, dtype=np.int64)
@@ -219,21 +438,16 @@ class BlockIndex:
     owners: np.ndarray
 
     @classmethod
-    def build(cls, records: Sequence[dict[str, str]]) -> BlockIndex:
-        rules: list[int] = []
-        hashes: list[int] = []
-        owners: list[int] = []
-        for index, record in enumerate(records):
-            for key in blocking_keys(record):
-                rule, _ = key.split(":", 1)
-                rules.append(int(rule))
-                hashes.append(key_hash(key))
-                owners.append(index)
-        return cls(
-            rules=np.array(rules, dtype=np.int64),
-            hashes=np.array(hashes, dtype=np.int64),
-            owners=np.array(owners, dtype=np.int64),
-        )
+    def build(cls, records: Sequence[dict[str, str]], table: RecordTable | None = None) -> BlockIndex:
+        return cls.from_table(table if table is not None else RecordTable.build(records))
+
+    @classmethod
+    def from_table(cls, table: RecordTable) -> BlockIndex:
+        keys = _rule_keys(table)
+        rules = np.concatenate([np.full(len(owners), rule, dtype=np.int64) for rule, owners, _ in keys])
+        owners = np.concatenate([owners for _, owners, _ in keys])
+        hashes = np.concatenate([hashes for _, _, hashes in keys])
+        return cls(rules=rules, hashes=hashes, owners=owners)  # grouped by rule
 
     def distinct_rows(self) -> np.ndarray:
         """Unique (key hash, record index) rows in record order: the rows of the MatchKey table."""
@@ -246,20 +460,24 @@ class BlockIndex:
 
 
 def block_pairs(
-    records: Sequence[dict[str, str]], *, max_block: int = 500, index: BlockIndex | None = None
+    records: Sequence[dict[str, str]],
+    *,
+    max_block: int = 500,
+    index: BlockIndex | None = None,
+    table: RecordTable | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Candidate pairs (index arrays into ``records``) from every blocking rule, deduplicated."""
-    n = len(records)
-    index = index or BlockIndex.build(records)
+    n = len(records) if table is None else table.size
+    index = index or BlockIndex.build(records, table)
     encoded = []
+    order = np.argsort(index.rules, kind="stable")
+    bounds = np.searchsorted(index.rules[order], np.arange(len(BLOCKING_RULES) + 1))
     for rule in range(len(BLOCKING_RULES)):
-        # the entries of one rule, in record order (as they were appended)
-        in_rule = np.flatnonzero(index.rules == rule)
+        in_rule = order[bounds[rule] : bounds[rule + 1]]
         if not len(in_rule):
             continue
         hashes, owners = index.hashes[in_rule], index.owners[in_rule]
         pairs = _pairs_within_groups(hashes, max_block)
-        # map positions in this rule back to record indices
         low, high = pairs // len(hashes), pairs % len(hashes)
         a, b = owners[low], owners[high]
         encoded.append(np.minimum(a, b) * n + np.maximum(a, b))
@@ -274,37 +492,37 @@ def block_pairs(
 
 
 @dataclass
-class RecordTable:
-    """Records as dictionary-encoded columns, so equal values compare as integers."""
+class DistinctPairs:
+    """The distinct (value a, value b) pairs of one field that are neither missing nor exact."""
 
-    size: int
-    vocab: dict[str, list[str]]
-    codes: dict[str, np.ndarray]
+    table: RecordTable
+    name: str
+    ca: np.ndarray  # vocabulary codes
+    cb: np.ndarray
 
-    @classmethod
-    def build(cls, records: Sequence[dict[str, str]]) -> RecordTable:
-        vocab: dict[str, list[str]] = {}
-        codes: dict[str, np.ndarray] = {}
-        for name in FIELDS:
-            index: dict[str, int] = {"": -1}
-            column = [index.setdefault(r[name], len(index) - 1) for r in records]
-            codes[name] = np.array(column, dtype=np.int64)
-            vocab[name] = [v for v in index if v != ""]
-        return cls(size=len(records), vocab=vocab, codes=codes)
+    def strings(self) -> tuple[np.ndarray, np.ndarray]:
+        words = self.table.derived(self.name, "objects")
+        return words[self.ca], words[self.cb]
+
+    def per_value(self, what: str) -> tuple[np.ndarray, np.ndarray]:
+        values = self.table.derived(self.name, what)
+        return values[self.ca], values[self.cb]
 
 
-def _similarity(scorer: Any, a: list[str], b: list[str]) -> np.ndarray:
-    if not a:
+def _similarity(scorer: Any, a: Sequence[str] | np.ndarray, b: Sequence[str] | np.ndarray) -> np.ndarray:
+    if not len(a):
         return np.empty(0, dtype=np.float64)
-    return np.asarray(cpdist(a, b, scorer=scorer, workers=1), dtype=np.float64)
+    # Large batches use every core (as DuckDB does); small ones stay on this thread.
+    workers = -1 if len(a) >= 20_000 else 1
+    return np.asarray(cpdist(a, b, scorer=scorer, workers=workers), dtype=np.float64)
 
 
 def _distinct_pairs(
     table: RecordTable, name: str, ia: np.ndarray, ib: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, list[str], list[str], np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, DistinctPairs, np.ndarray]:
     """Levels 0 (missing) and 1 (exact) set; the other pairs reduced to distinct value pairs.
 
-    Returns (levels, positions still to grade, values a, values b, inverse) where the
+    Returns (levels, positions still to grade, the distinct pairs, inverse) where the
     distinct pair ``inverse[k]`` belongs to position ``rest[k]``.
     """
     ca, cb = table.codes[name][ia], table.codes[name][ib]
@@ -315,10 +533,8 @@ def _distinct_pairs(
     rest = np.flatnonzero(~missing & ~exact)
     width = max(len(table.vocab[name]), 1)
     distinct, inverse = np.unique(ca[rest] * width + cb[rest], return_inverse=True)
-    words = table.vocab[name]
-    a = [words[i] for i in (distinct // width).tolist()]
-    b = [words[i] for i in (distinct % width).tolist()]
-    return levels, rest, a, b, inverse.reshape(-1)
+    pairs = DistinctPairs(table=table, name=name, ca=distinct // width, cb=distinct % width)
+    return levels, rest, pairs, inverse.reshape(-1)
 
 
 def _grade(similarity: np.ndarray, thresholds: Sequence[float], first_level: int) -> np.ndarray:
@@ -329,67 +545,81 @@ def _grade(similarity: np.ndarray, thresholds: Sequence[float], first_level: int
     return graded
 
 
-def _given_levels(a: list[str], b: list[str]) -> np.ndarray:
-    similarity = _similarity(JaroWinkler.normalized_similarity, a, b)
-    levels = _grade(similarity, (0.92, 0.80), 3)  # 3, 4; else 5 (6 'different' after swap check)
-    levels[levels == 5] = 6
-    nick = np.array(
-        [
-            are_nicknames(x, y) or (min(len(x), len(y)) >= 3 and (x.startswith(y) or y.startswith(x)))
-            for x, y in zip(a, b, strict=True)
-        ],
-        dtype=bool,
-    )
+def _jaro_winkler(pairs: DistinctPairs) -> np.ndarray:
+    return _similarity(JaroWinkler.normalized_similarity, *pairs.strings())
+
+
+def _osa(pairs: DistinctPairs) -> np.ndarray:
+    return _similarity(OSA.distance, *pairs.strings())
+
+
+def _given_levels(pairs: DistinctPairs) -> np.ndarray:
+    a, b = pairs.strings()
+    levels = _grade(_similarity(JaroWinkler.normalized_similarity, a, b), (0.92, 0.80), 3)
+    levels[levels == 5] = 6  # 3, 4; else 6 'different' (5 is 'swapped', set after the swap check)
+    # One name the start of the other (Jon/Jonathan), at least three letters long.
+    len_a, len_b = pairs.per_value("lengths")
+    shorter = np.minimum(len_a, len_b)
+    nick = (shorter >= 3) & (_similarity(Prefix.similarity, a, b) >= shorter)
+    in_a, in_b = pairs.per_value("nickname")
+    listed = np.flatnonzero(in_a & in_b & ~nick)
+    if len(listed):
+        nick[listed] = [are_nicknames(x, y) for x, y in zip(a[listed], b[listed], strict=True)]
     levels[nick] = 2
     return levels
 
 
-def _family_levels(a: list[str], b: list[str]) -> np.ndarray:
-    levels = _grade(_similarity(JaroWinkler.normalized_similarity, a, b), (0.92, 0.80), 2)
+def _family_levels(pairs: DistinctPairs) -> np.ndarray:
+    levels = _grade(_jaro_winkler(pairs), (0.92, 0.80), 2)
     levels[levels == 4] = 5  # 4 is 'swapped', set by the cross-field check
     return levels
 
 
-def _date_levels(a: list[str], b: list[str]) -> np.ndarray:
-    distance = _similarity(OSA.distance, a, b)
+def _date_levels(pairs: DistinctPairs) -> np.ndarray:
+    distance = _osa(pairs)
     levels = np.where(distance <= 1, 2, np.where(distance <= 2, 3, 4)).astype(np.int8)
-    swapped = np.array(
-        [x[:4] == y[:4] and x[4:6] == y[6:8] and x[6:8] == y[4:6] for x, y in zip(a, b, strict=True)],
-        dtype=bool,
-    )
+    x, y = pairs.per_value("dates")
+    swapped = (x // 10000 == y // 10000) & ((x // 100) % 100 == y % 100) & (x % 100 == (y // 100) % 100)
     levels[swapped] = 2
     return levels
 
 
-def _street_levels(a: list[str], b: list[str]) -> np.ndarray:
-    return _grade(_similarity(JaroWinkler.normalized_similarity, a, b), (0.90, 0.75), 2)
+def _street_levels(pairs: DistinctPairs) -> np.ndarray:
+    return _grade(_jaro_winkler(pairs), (0.90, 0.75), 2)
 
 
-def _locality_levels(a: list[str], b: list[str]) -> np.ndarray:
-    return _grade(_similarity(JaroWinkler.normalized_similarity, a, b), (0.88,), 2)
+def _locality_levels(pairs: DistinctPairs) -> np.ndarray:
+    return _grade(_jaro_winkler(pairs), (0.88,), 2)
 
 
-def _one_typo_levels(a: list[str], b: list[str]) -> np.ndarray:
-    return np.where(_similarity(OSA.distance, a, b) <= 1, 2, 3).astype(np.int8)
+def _one_typo_levels(pairs: DistinctPairs) -> np.ndarray:
+    return np.where(_osa(pairs) <= 1, 2, 3).astype(np.int8)
 
 
-def _email_levels(a: list[str], b: list[str]) -> np.ndarray:
-    box_a, box_b = [mailbox(x) for x in a], [mailbox(y) for y in b]
-    similar = _similarity(JaroWinkler.normalized_similarity, box_a, box_b)
+def _email_levels(pairs: DistinctPairs) -> np.ndarray:
+    box_codes, boxes = pairs.table.derived(pairs.name, "mailboxes")
+    box_a, box_b = box_codes[pairs.ca], box_codes[pairs.cb]
+    words = np.empty(len(boxes) + 1, dtype=object)
+    words[:-1] = boxes
+    words[-1] = ""  # code -1: an address without a mailbox part
+    similar = _similarity(JaroWinkler.normalized_similarity, words[box_a], words[box_b])
     levels = np.where(similar >= 0.88, 3, 4).astype(np.int8)
-    same = np.array([x == y and len(x) >= 3 for x, y in zip(box_a, box_b, strict=True)], dtype=bool)
+    lengths = np.fromiter(map(len, boxes), dtype=np.int64, count=len(boxes))
+    same = (box_a == box_b) & (box_a >= 0)
+    same[same] &= lengths[box_a[same]] >= 3
     levels[same] = 2
     return levels
 
 
-def _phone_levels(a: list[str], b: list[str]) -> np.ndarray:
-    levels = np.where(_similarity(OSA.distance, a, b) <= 1, 3, 4).astype(np.int8)
-    tail = np.array([len(x) >= 7 and x[-7:] == y[-7:] for x, y in zip(a, b, strict=True)], dtype=bool)
-    levels[tail] = 2
+def _phone_levels(pairs: DistinctPairs) -> np.ndarray:
+    levels = np.where(_osa(pairs) <= 1, 3, 4).astype(np.int8)
+    tail_codes, _ = pairs.table.derived(pairs.name, "tails")
+    tail_a, tail_b = tail_codes[pairs.ca], tail_codes[pairs.cb]
+    levels[(tail_a == tail_b) & (tail_a >= 0)] = 2
     return levels
 
 
-_LEVEL_FUNCTIONS = {
+_LEVEL_FUNCTIONS: dict[str, Callable[[DistinctPairs], np.ndarray]] = {
     "given_name": _given_levels,
     "family_name": _family_levels,
     "date_of_birth": _date_levels,
@@ -409,19 +639,12 @@ def _mark_swapped_names(table: RecordTable, ia: np.ndarray, ib: np.ndarray, out:
     candidates = np.flatnonzero((out[:, _GIVEN] >= 4) & (out[:, _FAMILY] >= 3))
     if not len(candidates):
         return
-    given, family = table.vocab["given_name"], table.vocab["family_name"]
+    given = table.derived("given_name", "objects")
+    family = table.derived("family_name", "objects")
     ga, gb = table.codes["given_name"][ia[candidates]], table.codes["given_name"][ib[candidates]]
     fa, fb = table.codes["family_name"][ia[candidates]], table.codes["family_name"][ib[candidates]]
-    cross_1 = _similarity(
-        JaroWinkler.normalized_similarity,
-        [given[i] for i in ga.tolist()],
-        [family[i] for i in fb.tolist()],
-    )
-    cross_2 = _similarity(
-        JaroWinkler.normalized_similarity,
-        [family[i] for i in fa.tolist()],
-        [given[i] for i in gb.tolist()],
-    )
+    cross_1 = _similarity(JaroWinkler.normalized_similarity, given[ga], family[fb])
+    cross_2 = _similarity(JaroWinkler.normalized_similarity, family[fa], given[gb])
     swapped = candidates[(cross_1 >= 0.92) & (cross_2 >= 0.92)]
     out[swapped, _GIVEN] = _SWAPPED["given_name"]
     out[swapped, _FAMILY] = _SWAPPED["family_name"]
@@ -431,9 +654,9 @@ def compare(table: RecordTable, ia: np.ndarray, ib: np.ndarray) -> np.ndarray:
     """Comparison levels, shape (pairs, fields), for the record pairs (ia[k], ib[k])."""
     out = np.zeros((len(ia), len(FIELDS)), dtype=np.int8)
     for column, name in enumerate(FIELDS):
-        levels, rest, a, b, inverse = _distinct_pairs(table, name, ia, ib)
-        if a:
-            levels[rest] = _LEVEL_FUNCTIONS[name](a, b)[inverse]
+        levels, rest, pairs, inverse = _distinct_pairs(table, name, ia, ib)
+        if len(pairs.ca):
+            levels[rest] = _LEVEL_FUNCTIONS[name](pairs)[inverse]
         out[:, column] = levels
     # missing-name pairs (level 0) never count as swapped
     valid = (table.codes["given_name"][ia] >= 0) & (table.codes["family_name"][ib] >= 0)
@@ -533,17 +756,81 @@ def _template_m() -> dict[str, list[float]]:
     return m
 
 
+# Splink's training scheme: u from random pairs, fixed; m by EM in sessions, each over the
+# pairs that agree exactly on some fields (those fields' m cannot be learnt there and are
+# left out of that session's posterior); the prior by EM on the share of matches alone.
+EM_SESSIONS: tuple[tuple[str, ...], ...] = (("date_of_birth",), ("given_name", "family_name"), ("postcode",))
+
+
+def _log_table(values: dict[str, list[float]]) -> np.ndarray:
+    width = max(len(v) for v in LEVELS.values()) + 1
+    table = np.zeros((len(FIELDS), width))
+    for column, name in enumerate(FIELDS):
+        for level in range(1, len(LEVELS[name]) + 1):
+            table[column, level] = math.log(max(values[name][level], 1e-12))
+    return table
+
+
+def _em(
+    levels: np.ndarray,
+    m: dict[str, list[float]],
+    u: dict[str, list[float]],
+    active: Sequence[int],
+    *,
+    iterations: int,
+    learn_m: bool = True,
+    share: float = 0.1,
+) -> tuple[dict[str, list[float]], np.ndarray, int]:
+    """EM with u fixed: (m, posterior match probability per pair, iterations done)."""
+    columns = np.asarray(active, dtype=np.int64)
+    index = levels[:, columns].astype(np.int64)
+    log_u = _log_table(u)[columns]
+    posterior = np.zeros(len(levels))
+    done = 0
+    for done in range(1, iterations + 1):  # noqa: B007 - reported in the summary
+        log_m = _log_table(m)[columns]
+        evidence = (log_m[np.arange(len(columns)), index] - log_u[np.arange(len(columns)), index]).sum(axis=1)
+        logit = math.log(share / (1 - share)) + evidence
+        updated = 1.0 / (1.0 + np.exp(-np.clip(logit, -700, 700)))
+        if learn_m:
+            learnt = _frequencies(levels, updated, smoothing=1e-3)
+            m = {name: learnt[name] if column in active else m[name] for column, name in enumerate(FIELDS)}
+        share = float(np.clip(updated.mean(), 1e-9, 1 - 1e-9))
+        converged = np.abs(updated - posterior).max() < 1e-5
+        posterior = updated
+        if converged:
+            break
+    return m, posterior, done
+
+
+def _session_pairs(table: RecordTable, names: Sequence[str], max_block: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs of records that agree exactly on every field in ``names`` (all present)."""
+    present = np.ones(table.size, dtype=bool)
+    code = np.zeros(table.size, dtype=np.int64)
+    for name in names:
+        codes = table.codes[name]
+        present &= codes >= 0
+        code = code * (len(table.vocab[name]) + 1) + codes + 1
+    owners = np.flatnonzero(present)
+    if len(owners) < 2:
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty
+    pairs = _pairs_within_groups(code[owners], max_block)
+    low, high = owners[pairs // len(owners)], owners[pairs % len(owners)]
+    return low, high
+
+
 def train(
     records: Sequence[dict[str, str]],
     *,
     seed: int,
     u_pairs: int = 500_000,
-    em_pairs: int = 2_000_000,
+    em_pairs: int = 1_000_000,
     iterations: int = 40,
     table: RecordTable | None = None,
     blocked: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Model:
-    """Estimate u from random pairs and m by EM over blocked pairs; reproducible from ``seed``."""
+    """Estimate u from random pairs and m by EM sessions; reproducible from ``seed``."""
     n = len(records)
     rng = np.random.default_rng(seed)
     table = table or RecordTable.build(records)
@@ -555,43 +842,50 @@ def train(
     random_levels = compare(table, ia[keep], ib[keep]) if n > 1 else np.zeros((0, len(FIELDS)), np.int8)
     u = _frequencies(random_levels, None, smoothing=0.5)
 
-    # m: EM over the blocked pairs (u re-estimated inside the blocked set, m kept).
-    ba, bb = blocked if blocked is not None else block_pairs(records)
-    if len(ba) > em_pairs:
-        chosen = np.sort(rng.choice(len(ba), em_pairs, replace=False))
-        ba, bb = ba[chosen], bb[chosen]
-    levels = compare(table, ba, bb) if len(ba) else np.zeros((0, len(FIELDS)), np.int8)
-    m = _template_m()
-    u_blocked = {k: list(v) for k, v in u.items()}
-    share = 0.1
-    columns = np.arange(len(FIELDS))
-    width = max(len(v) for v in LEVELS.values()) + 1
-    posterior = np.zeros(len(levels))
-    done = 0
-    for done in range(1, iterations + 1):  # noqa: B007 - reported in the summary
-        if not len(levels):
-            break
-        log_m, log_u = np.zeros((len(FIELDS), width)), np.zeros((len(FIELDS), width))
-        for column, name in enumerate(FIELDS):
-            for level in range(1, len(LEVELS[name]) + 1):
-                log_m[column, level] = math.log(max(m[name][level], 1e-12))
-                log_u[column, level] = math.log(max(u_blocked[name][level], 1e-12))
-        index = levels.astype(np.int64)
-        logit = math.log(share / (1 - share)) + (log_m[columns, index] - log_u[columns, index]).sum(axis=1)
-        updated = 1.0 / (1.0 + np.exp(-np.clip(logit, -700, 700)))
-        m = _frequencies(levels, updated, smoothing=1e-3)
-        u_blocked = _frequencies(levels, 1.0 - updated, smoothing=1e-3)
-        share = float(np.clip(updated.mean(), 1e-6, 1 - 1e-6))
-        converged = np.abs(updated - posterior).max() < 1e-5
-        posterior = updated
-        if converged:
-            break
-    expected_matches = float(posterior.sum()) if len(levels) else 1.0
+    def sampled(pairs: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, float]:
+        """Comparison levels of at most ``em_pairs`` of the pairs, and the sampling factor."""
+        a, b = pairs
+        factor = 1.0
+        if len(a) > em_pairs:
+            chosen = np.sort(rng.choice(len(a), em_pairs, replace=False))
+            factor = len(a) / em_pairs
+            a, b = a[chosen], b[chosen]
+        levels = compare(table, a, b) if len(a) else np.zeros((0, len(FIELDS)), np.int8)
+        return levels, factor
+
+    # m: one EM session per rule; a field's m is the mean over the sessions that learnt it.
+    template = _template_m()
+    learnt: dict[str, list[list[float]]] = {name: [] for name in FIELDS}
+    sessions: list[dict[str, Any]] = []
+    for names in EM_SESSIONS:
+        levels, _ = sampled(_session_pairs(table, names, max_block=200))
+        if len(levels) < 10:
+            continue
+        active = [c for c, name in enumerate(FIELDS) if name not in names]
+        session_m, posterior, done = _em(levels, template, u, active, iterations=iterations)
+        sessions.append(
+            {
+                "fields": list(names),
+                "pairs": len(levels),
+                "iterations": done,
+                "matches": round(float(posterior.sum()), 2),
+            }
+        )
+        for column in active:
+            learnt[FIELDS[column]].append(session_m[FIELDS[column]])
+    m = {
+        name: [float(x) for x in np.mean(learnt[name], axis=0)] if learnt[name] else template[name]
+        for name in FIELDS
+    }
+    # The prior: the expected share of matches among the blocked pairs (EM on that share
+    # alone, m and u held), spread over all pairs, assuming blocking finds nearly all matches.
+    levels, factor = sampled(blocked if blocked is not None else block_pairs(records, table=table))
+    expected_matches = 1.0
+    if len(levels):
+        _, posterior, _ = _em(levels, m, u, range(len(FIELDS)), iterations=iterations, learn_m=False)
+        expected_matches = max(float(posterior.sum()) * factor, 1.0)
     all_pairs = max(n * (n - 1) / 2, 1.0)
-    # Expected matches among all pairs, assuming blocking finds (nearly) all of them.
     prior = min(max(expected_matches / all_pairs, 1e-12), 0.5)
-    if len(levels) < 10:
-        m = _template_m()
     return Model(
         m=_rounded(m),
         u=_rounded(u),
@@ -600,7 +894,7 @@ def train(
             "records": n,
             "random_pairs": int(keep.sum()),
             "blocked_pairs": len(levels),
-            "em_iterations": done,
+            "em_sessions": sessions,
             "expected_matches": round(expected_matches, 2),
         },
     )
@@ -650,7 +944,6 @@ __all__ = [
     "block_pairs",
     "blocking_keys",
     "compare",
-    "key_hash",
     "nickname_key",
     "profile",
     "score_pairs",

@@ -6,6 +6,7 @@ accepted here moves everything and can be undone exactly (invariant 5).
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -120,27 +121,49 @@ def _update_run(run: MatchRun, **changes: Any) -> None:
     MatchRun.objects.filter(pk=run.pk).update(**changes)
 
 
-def _as_pairs(rows: np.ndarray) -> np.ndarray:
-    """(n, 2) int64 rows as one structured column, so numpy set operations work on whole rows."""
-    return (
-        np.ascontiguousarray(rows, dtype=np.int64).view([("key", np.int64), ("customer", np.int64)]).ravel()
-    )
+def _sorted_unique(rows: np.ndarray) -> np.ndarray:
+    """(n, 2) int64 rows, sorted by (key hash, customer), each once."""
+    rows = rows[np.lexsort((rows[:, 1], rows[:, 0]))]
+    if len(rows) > 1:
+        rows = rows[np.r_[True, (rows[1:] != rows[:-1]).any(axis=1)]]
+    return rows
+
+
+def _rows_not_in(rows: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """The rows of ``rows`` (sorted, unique) that ``other`` (sorted, unique) lacks."""
+    both = np.concatenate([rows, other])
+    tag = np.r_[np.zeros(len(rows), dtype=np.int8), np.ones(len(other), dtype=np.int8)]
+    order = np.lexsort((tag, both[:, 1], both[:, 0]))
+    both, tag = both[order], tag[order]
+    # within equal rows the one from ``rows`` (tag 0) sorts first; it is matched if the next is ``other``'s
+    matched = np.zeros(len(both), dtype=bool)
+    if len(both) > 1:
+        matched[:-1] = (both[1:] == both[:-1]).all(axis=1) & (tag[1:] == 1)
+    return both[(tag == 0) & ~matched]
+
+
+def _read_keys(cursor: Any, table: str) -> np.ndarray:
+    cursor.execute(f"SELECT key_hash, customer_id FROM {table}")
+    parts = []
+    while batch := cursor.fetchmany(200_000):
+        parts.append(np.array(batch, dtype=np.int64).reshape(-1, 2))
+    return np.concatenate(parts) if parts else np.empty((0, 2), dtype=np.int64)
 
 
 def _rebuild_keys(ids: list[int], index: engine.BlockIndex) -> None:
     """Bring the blocking index (MatchKey) in line with the keys of the current profiles.
 
     The incremental path keeps the index nearly current, so only the difference is
-    written; PostgreSQL takes new rows through COPY.
+    written, in key order (the lookup index's order); PostgreSQL takes new rows through COPY.
     """
     wanted = index.distinct_rows()
     if len(wanted):
         wanted[:, 1] = np.asarray(ids, dtype=np.int64)[wanted[:, 1]]
+    wanted = _sorted_unique(wanted)
     table = MatchKey._meta.db_table
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(f"SELECT key_hash, customer_id FROM {table}")
-        existing = np.array(cursor.fetchall(), dtype=np.int64).reshape(-1, 2)
-        stale = existing[~np.isin(_as_pairs(existing), _as_pairs(wanted))]
+        existing = _sorted_unique(_read_keys(cursor, table))
+        stale = _rows_not_in(existing, wanted)
         if len(stale) * 2 > len(existing):  # mostly new: clearing is cheaper than row deletes
             cursor.execute(f"DELETE FROM {table}")
             fresh = wanted
@@ -149,15 +172,16 @@ def _rebuild_keys(ids: list[int], index: engine.BlockIndex) -> None:
                 cursor.executemany(
                     f"DELETE FROM {table} WHERE key_hash = %s AND customer_id = %s", stale.tolist()
                 )
-            fresh = wanted[~np.isin(_as_pairs(wanted), _as_pairs(existing))]
+            fresh = _rows_not_in(wanted, existing)
         if connection.vendor == "postgresql":
             with cursor.cursor.copy(f"COPY {table} (key_hash, customer_id) FROM STDIN") as copy:
-                for key_hash, customer_id in fresh.tolist():
-                    copy.write_row((key_hash, customer_id))
+                for start in range(0, len(fresh), 100_000):
+                    for row in fresh[start : start + 100_000].tolist():
+                        copy.write_row(row)
             return
         sql = f"INSERT INTO {table} (key_hash, customer_id) VALUES (%s, %s)"
-        for start in range(0, len(fresh), 50_000):
-            cursor.executemany(sql, fresh[start : start + 50_000].tolist())
+        for start in range(0, len(fresh), 100_000):
+            cursor.executemany(sql, fresh[start : start + 100_000].tolist())
 
 
 def _existing_pairs() -> set[tuple[int, int]]:
@@ -166,6 +190,80 @@ def _existing_pairs() -> set[tuple[int, int]]:
         .values_list("customer_low_id", "customer_high_id")
         .iterator(chunk_size=50_000)
     )
+
+
+_CANDIDATE_COLUMNS = (
+    "customer_low_id",
+    "customer_high_id",
+    "probability",
+    "match_weight",
+    "explanation",
+    "status",
+    "model_id",
+    "run_id",
+    "source",
+    "created_at",
+)
+
+
+def _write_batch_candidates(
+    *,
+    model_row: MatchModel,
+    model: engine.Model,
+    pairs: list[tuple[int, int, np.ndarray, float, float]],
+    run: MatchRun,
+    now: datetime,
+) -> int:
+    """A batch run's new candidates, written as plain rows (no model objects): COPY into a
+    scratch table on PostgreSQL, then one INSERT that skips pairs written meanwhile (by the
+    incremental path); elsewhere one executemany. Returns how many rows are new."""
+    wanted = {(low, high) for low, high, *_ in pairs}
+    existing = _existing_pairs() & wanted if len(wanted) > 1000 else _existing_among(wanted)
+    table = MatchCandidate._meta.db_table
+    columns = ", ".join(_CANDIDATE_COLUMNS)
+    status = MatchCandidate.Status.PROPOSED.value
+    postgres = connection.vendor == "postgresql"
+    created_at = now if postgres else connection.ops.adapt_datetimefield_value(now)
+    ids = (model_row.pk, run.pk, "batch", created_at)
+    rows = (
+        (low, high, probability, weight, json.dumps(model.explain(levels)), status, *ids)
+        for low, high, levels, weight, probability in pairs
+        if (low, high) not in existing
+    )
+    with connection.cursor() as cursor:
+        if postgres:
+            cursor.execute("DROP TABLE IF EXISTS match_candidate_load")
+            cursor.execute(
+                f"CREATE TEMP TABLE match_candidate_load AS SELECT {columns} FROM {table} WITH NO DATA"
+            )
+            with cursor.cursor.copy(f"COPY match_candidate_load ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) SELECT {columns} FROM match_candidate_load "
+                "ON CONFLICT DO NOTHING"
+            )
+            cursor.execute("DROP TABLE match_candidate_load")
+        else:
+            marks = ", ".join(["%s"] * len(_CANDIDATE_COLUMNS))
+            sql = f"INSERT INTO {table} ({columns}) VALUES ({marks}) ON CONFLICT DO NOTHING"
+            for chunk in engine.iter_chunks(rows, 20_000):
+                cursor.executemany(sql, chunk)
+    return MatchCandidate.objects.filter(run=run).count()
+
+
+def _existing_among(wanted: set[tuple[int, int]]) -> set[tuple[int, int]]:
+    """The pairs of ``wanted`` already stored (a few: two IN lists, then exact pairs)."""
+    if not wanted:
+        return set()
+    found = (
+        MatchCandidate.objects.filter(
+            customer_low_id__in={p[0] for p in wanted}, customer_high_id__in={p[1] for p in wanted}
+        )
+        .order_by()
+        .values_list("customer_low_id", "customer_high_id")
+    )
+    return {pair for pair in found if pair in wanted}
 
 
 def _store_candidates(
@@ -179,18 +277,7 @@ def _store_candidates(
 ) -> list[MatchCandidate]:
     """New rows for pairs never seen before; a decided (or proposed) pair is left alone."""
     wanted = {(low, high) for low, high, *_ in pairs}
-    if len(wanted) > 1000:
-        existing = _existing_pairs() & wanted
-    else:
-        existing = set()
-        for low, high in (
-            MatchCandidate.objects.filter(
-                customer_low_id__in={p[0] for p in wanted}, customer_high_id__in={p[1] for p in wanted}
-            )
-            .order_by()
-            .values_list("customer_low_id", "customer_high_id")
-        ):
-            existing.add((low, high))
+    existing = _existing_pairs() & wanted if len(wanted) > 1000 else _existing_among(wanted)
     rows = [
         MatchCandidate(
             customer_low_id=low,
@@ -262,33 +349,45 @@ def match_run_execute(
         model_row, model = found
         _update_run(run, model=model_row)
         report("building the blocking index", 0.15)
-        block_index = engine.BlockIndex.build(records)
+        table = engine.RecordTable.build(records)
+        block_index = engine.BlockIndex.from_table(table)
         _rebuild_keys(ids, block_index)
         report("blocking", 0.3)
-        ia, ib = engine.block_pairs(records, index=block_index)
-        table = engine.RecordTable.build(records)
+        ia, ib = engine.block_pairs(records, index=block_index, table=table)
         config = matching_settings()
         id_array = np.asarray(ids, dtype=np.int64)
         likely: list[tuple[int, int, np.ndarray, float, float]] = []
-        chunk = 250_000
+        chunk = 500_000
         for start in range(0, len(ia), chunk):
             part_a, part_b = ia[start : start + chunk], ib[start : start + chunk]
             levels, weights, probability = engine.score_pairs(model, table, part_a, part_b)
             keep = np.flatnonzero(probability >= config.review_threshold)
-            for k in keep.tolist():
-                low, high = sorted((int(id_array[part_a[k]]), int(id_array[part_b[k]])))
-                likely.append((low, high, levels[k], float(weights[k]), float(probability[k])))
+            first, second = id_array[part_a[keep]], id_array[part_b[keep]]
+            likely.extend(
+                zip(
+                    np.minimum(first, second).tolist(),
+                    np.maximum(first, second).tolist(),
+                    levels[keep],
+                    weights[keep].tolist(),
+                    probability[keep].tolist(),
+                    strict=True,
+                )
+            )
             report("scoring pairs", 0.3 + 0.6 * min(1.0, (start + chunk) / max(len(ia), 1)))
         _update_run(run, pairs_compared=len(ia), candidates_found=len(likely))
         report("storing candidates", 0.9)
+        now = timezone.now()
         with transaction.atomic():
-            created = _store_candidates(
-                model_row=model_row, model=model, pairs=likely, run=run, source="batch", now=timezone.now()
+            new = _write_batch_candidates(model_row=model_row, model=model, pairs=likely, run=run, now=now)
+        merged = 0
+        if config.auto_merge_threshold is not None:
+            merged = _auto_merge(
+                list(MatchCandidate.objects.filter(run=run)),
+                threshold=config.auto_merge_threshold,
             )
-        merged = _auto_merge(created, threshold=config.auto_merge_threshold)
         _update_run(
             run,
-            candidates_new=len(created),
+            candidates_new=new,
             auto_merged=merged,
             status=MatchRun.Status.DONE,
             finished_at=timezone.now(),
@@ -311,7 +410,7 @@ def match_candidates_for(customer: Customer, *, now: datetime | None = None) -> 
     model_row, model = found
     now = now or timezone.now()
     _, [record] = selectors.profiles([customer.pk])
-    hashes = sorted({engine.key_hash(k) for k in engine.blocking_keys(record)})
+    hashes = sorted(set(engine.blocking_keys(record)))
     with transaction.atomic():
         MatchKey.objects.filter(customer_id=customer.pk).delete()
         MatchKey.objects.bulk_create(MatchKey(key_hash=h, customer_id=customer.pk) for h in hashes)
