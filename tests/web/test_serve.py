@@ -73,7 +73,8 @@ def test_serve_starts_web_worker_dispatcher_and_smtpd_on_an_empty_embedded_datab
                 assert smtp.noop()[0] == 250
             with sqlite3.connect(tmp_path / "regard.sqlite3") as db:
                 campaigns = db.execute("select state from outreach_campaign").fetchall()
-            assert campaigns == [("draft",)]
+            # A draft to preview and launch by hand, and one launched at start so progress moves.
+            assert sorted(campaigns) == [("draft",), ("running",)]
             password = (tmp_path / "admin-credentials.txt").read_text().strip()
             assert password
             assert password in output

@@ -17,11 +17,9 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
-from regard.consent.services import consent_grant
-from regard.customers.models import Customer, Identifier
+from regard.customers.models import Customer
 from regard.outreach import dkim_keys
-from regard.outreach.models import Campaign
-from regard.outreach.services import campaign_create
+from regard.outreach.demo import outreach_demo_ensure
 from regard.privacy.roles import Role
 from regard.privacy.services import user_create
 
@@ -74,37 +72,9 @@ class Command(BaseCommand):
         self._supervise(processes)
 
     def _ensure_demo_campaign(self) -> None:
-        """A campaign to preview and launch by hand; the demo never launches one itself."""
-        if Campaign.objects.exists():
-            return
-        # Demo people signed up for the newsletter on a form, every other one, so the preview
-        # shows both outcomes: allowed, and dropped for want of consent.
-        emails = Identifier.objects.filter(kind="email", customer__merged_into__isnull=True)
-        customer_ids = sorted(set(emails.values_list("customer_id", flat=True)))[::2]
-        for customer in Customer.objects.filter(pk__in=customer_ids):
-            consent_grant(
-                actor=None,
-                customer=customer,
-                purpose="newsletter",
-                channel="email",
-                source="form",
-                proof={"form_text_version": "demo-signup-1", "note": "demo data"},
-                via="cli",
-            )
-        campaign_create(
-            actor=None,
-            name="Spring newsletter (demo)",
-            purpose="newsletter",
-            subject="What is new this spring",
-            body=(
-                "{{ greeting }},\n\nHere is what is new this spring at our shop.\n\n"
-                "You get this letter because you asked for it; one click below stops it."
-            ),
-            via="cli",
-        )
-        self.stdout.write(
-            "Created a demo campaign (not launched): preview its audience before you launch it."
-        )
+        """Demo campaigns (a draft to preview, one under way) and a journey; made once."""
+        for line in outreach_demo_ensure():
+            self.stdout.write(line)
 
     def _ensure_admin(self) -> tuple[str, str]:
         username = os.environ.get("REGARD_ADMIN_USER", "admin")
