@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from regard.api.api import api
+from regard.support import survey_views
 from regard.support import views as support_views
 
 urlpatterns = [
@@ -12,6 +13,7 @@ urlpatterns = [
     path("", include("regard.consent.urls")),
     path("support/", include("regard.support.urls")),
     path("contact/", support_views.contact, name="contact"),
+    path("s/<str:token>", survey_views.survey, name="survey"),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
 ]

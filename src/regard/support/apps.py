@@ -25,5 +25,5 @@ class SupportConfig(AppConfig):
                 max_bytes=inbound.MAX_MESSAGE_BYTES,
             )
         )
-        # SLA due times follow every conversation event (the module registers its hook on import).
-        from regard.support import sla  # noqa: F401
+        # SLA due times and the satisfaction question follow conversation events (hooks on import).
+        from regard.support import sla, surveys  # noqa: F401
