@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -54,7 +55,9 @@ def run(scenario: Callable[[], Awaitable[None]]) -> None:
             # The consumers' connections live in the thread they ran in: close them there.
             await database_sync_to_async(connections.close_all)()
 
-    async_to_sync(scenario_then_close)()
+    # In a thread of its own: a browser test earlier in the run may leave an event loop in this one.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(async_to_sync(scenario_then_close)).result()
 
 
 def customer_socket(key: str = "shop-key-1", origin: bytes = ORIGIN) -> WebsocketCommunicator:

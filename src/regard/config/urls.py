@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from regard.api.api import api
-from regard.support import survey_views
+from regard.support import demo_chat, survey_views
 from regard.support import views as support_views
 
 urlpatterns = [
@@ -14,6 +14,7 @@ urlpatterns = [
     path("support/", include("regard.support.urls")),
     path("contact/", support_views.contact, name="contact"),
     path("s/<str:token>", survey_views.survey, name="survey"),
+    path("demo/shop/", demo_chat.demo_shop, name="demo_shop"),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
 ]

@@ -289,18 +289,14 @@ class AgentInboxConsumer(AsyncJsonWebsocketConsumer):
     async def inbox_event(self, event: dict[str, Any]) -> None:
         await self.send_json({"type": "event", **event["payload"]})
 
+    async def inbox_snapshot(self, event: dict[str, Any]) -> None:
+        await self.send_json(event["payload"])
+
 
 def _inbox_connect(user: User, channel_name: str) -> dict[str, Any]:
     now = timezone.now()
     AgentPresence.objects.create(user=user, channel_name=channel_name, connected_at=now, seen_at=now)
-    waiting = list(queue.waiting_conversations().select_related("customer", "assignee")[:200])
-    return {
-        "type": "inbox",
-        "queue": [
-            live.inbox_item(c, queue.QueuePlace(c.pk, i + 1, len(waiting), None, 0))
-            for i, c in enumerate(waiting)
-        ],
-    }
+    return live.inbox_snapshot()
 
 
 def _presence_touch(channel_name: str) -> None:

@@ -50,6 +50,18 @@ def inbox_item(conversation: Conversation, place: queue.QueuePlace | None = None
     }
 
 
+def inbox_snapshot() -> dict[str, Any]:
+    """Everyone waiting for a person, in order: sent to an inbox page on connect and when the line moves."""
+    waiting = list(queue.waiting_conversations().select_related("customer", "assignee")[:200])
+    return {
+        "type": "inbox",
+        "queue": [
+            inbox_item(c, queue.QueuePlace(c.pk, index + 1, len(waiting), None, 0))
+            for index, c in enumerate(waiting)
+        ],
+    }
+
+
 def _send_all(messages: list[tuple[str, dict[str, Any]]]) -> None:
     layer = get_channel_layer()
     if layer is None or not messages:
@@ -109,6 +121,7 @@ def conversation_event_push(event: str, conversation_id: int, message_id: int | 
         if place is None:
             outgoing.append((conversation_group(conversation.pk), {"type": "chat.queue", "queue": None}))
         outgoing += queue_messages(conversation.team_id)
+        outgoing.append((INBOX_GROUP, {"type": "inbox.snapshot", "payload": inbox_snapshot()}))
     elif is_chat and place is not None and event == "conversation.handoff":
         outgoing.append(
             (conversation_group(conversation.pk), {"type": "chat.queue", "queue": place.as_dict()})

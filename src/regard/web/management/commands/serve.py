@@ -22,6 +22,7 @@ from regard.outreach import dkim_keys
 from regard.outreach.demo import outreach_demo_ensure
 from regard.privacy.roles import Role
 from regard.privacy.services import user_create
+from regard.support.demo_chat import demo_chat_site_ensure
 
 
 class Command(BaseCommand):
@@ -48,6 +49,7 @@ class Command(BaseCommand):
             call_command("match", "run", "--quiet", verbosity=0)
         if not options["no_demo"]:
             self._ensure_demo_campaign()
+            demo_chat_site_ensure()
         username, password = self._ensure_admin()
         # The demo signs with a key of its own (made once under the data directory).
         key = dkim_keys.key_load(create=not settings.IS_PRODUCTION)
@@ -58,6 +60,11 @@ class Command(BaseCommand):
             self.style.SUCCESS(f"\nRegard is running at {url}\n")
             + f"  sign in as  {username} / {password}\n"
             + f"  API docs    {url}api/v1/docs\n"
+            + (
+                f"  chat demo   {url}demo/shop/ (the widget; agents answer in {url}support/)\n"
+                if not options["no_demo"]
+                else ""
+            )
             + f"  database    {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}"
             + f" ({settings.DATABASES['default']['NAME']})\n"
             + f"  mail out    {mail_out}\n"
