@@ -464,7 +464,7 @@ def _regard_predict(
     started = time.perf_counter()
     table = engine.RecordTable.build(records)
     ia, ib = engine.block_pairs(records, table=table)
-    _, _, probability = engine.score_pairs(model, table, ia, ib)
+    _, _, probability, _ = engine.score_pairs(model, table, ia, ib)
     return len(ia), time.perf_counter() - started, ia, ib, probability
 
 

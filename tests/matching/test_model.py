@@ -63,3 +63,40 @@ def test_batch_run_finds_a_planted_duplicate_with_an_explanation(
     assert levels["email"] == "same mailbox, other form or domain"
     assert run.candidates_new >= 1
     assert run.pairs_compared > 0
+
+
+def test_agreeing_on_a_rare_surname_counts_for_more_than_on_a_common_one() -> None:
+    people = [
+        engine.profile(
+            given_name=f"person{i}",
+            family_name="smith" if i % 3 else f"family{i}",
+            date_of_birth=f"19{50 + i % 40}-0{1 + i % 9}-1{i % 10}",
+            postcode=f"{10000 + i}",
+        )
+        for i in range(300)
+    ]
+    pairs = [
+        engine.profile(given_name="anna", family_name="smith", date_of_birth="1970-01-01"),
+        engine.profile(given_name="anna", family_name="smith", date_of_birth="1970-01-02"),
+        engine.profile(given_name="anna", family_name="quarterbridge", date_of_birth="1970-01-01"),
+        engine.profile(given_name="anna", family_name="quarterbridge", date_of_birth="1970-01-02"),
+    ]
+    records = people + pairs
+    model = engine.train(records, seed=3, u_pairs=20_000)
+    assert model.tf["family_name"]["values"]["smith"] > 0.5  # two in three share it
+    assert "quarterbridge" in model.tf["family_name"]["values"]  # seen twice
+    table = engine.RecordTable.build(records)
+    first = np.array([300, 302])
+    levels, weights, _, adjustments = engine.score_pairs(model, table, first, first + 1)
+    assert (levels[0] == levels[1]).all()  # the same evidence level by level
+    family = engine.FIELDS.index("family_name")
+    assert adjustments[0, family] < 0 < adjustments[1, family]
+    assert weights[1] > weights[0]
+    explanation = model.explain(levels[1], adjustments[1])
+    step = explanation["fields"][family]
+    assert step["level"] == "exact"
+    assert step["term_frequency"] == pytest.approx(adjustments[1, family], abs=1e-3)
+    total = explanation["prior_weight"] + sum(s["weight"] for s in explanation["fields"])
+    assert total == pytest.approx(weights[1], abs=0.02)
+    # and the parameters survive storage
+    assert engine.Model.from_json(model.to_json()).tf == model.tf

@@ -198,7 +198,7 @@ class RecordTable:
     size: int
     vocab: dict[str, list[str]]
     codes: dict[str, np.ndarray]
-    _derived: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False)
+    _derived: dict[tuple[Any, ...], Any] = field(default_factory=dict, repr=False)
 
     @classmethod
     def build(cls, records: Sequence[dict[str, str]]) -> RecordTable:
@@ -294,6 +294,8 @@ BLOCKING_RULES: tuple[str, ...] = (
     "date of birth + street",
     "street (with its number)",
     "postcode + house number",
+    "house number + locality",
+    "given name + locality",
 )
 
 
@@ -317,6 +319,7 @@ def _rule_keys(table: RecordTable) -> list[tuple[int, np.ndarray, np.ndarray]]:
     """(rule, records with the key, their key hashes) for every blocking rule."""
     given, given1 = _column_facts(table, "given_name", 1)
     _, given3 = _column_facts(table, "given_name", 3)
+    _, given_full = _column_facts(table, "given_name", 0)
     family, family1 = _column_facts(table, "family_name", 1)
     _, family2 = _column_facts(table, "family_name", 2)
     _, family3 = _column_facts(table, "family_name", 3)
@@ -381,6 +384,8 @@ def _rule_keys(table: RecordTable) -> list[tuple[int, np.ndarray, np.ndarray]]:
         (13, dob & street, dob_hash, street_hash),
         (14, street, street_hash, None),
         (15, postcode & has_number, postcode_hash, number_hash),
+        (16, has_number & locality, number_hash, locality_hash),
+        (17, given & locality, given_full, locality_hash),
     ]
     keys = []
     for rule, present, first, second in specs:
@@ -682,14 +687,45 @@ class Model:
     u: dict[str, list[float]]
     prior: float  # probability that two random records are the same person
     summary: dict[str, Any] = field(default_factory=dict)
+    # Term frequencies per field: {"values": {value: share of records}, "other": share of any
+    # value not listed}. An exact agreement on a rare value counts for more than on a common one.
+    tf: dict[str, dict[str, Any]] = field(default_factory=dict)
     _weights: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)
 
     def to_json(self) -> dict[str, Any]:
-        return {"m": self.m, "u": self.u, "prior": self.prior, "summary": self.summary}
+        return {"m": self.m, "u": self.u, "prior": self.prior, "summary": self.summary, "tf": self.tf}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Model:
-        return cls(m=data["m"], u=data["u"], prior=data["prior"], summary=data.get("summary", {}))
+        return cls(
+            m=data["m"],
+            u=data["u"],
+            prior=data["prior"],
+            summary=data.get("summary", {}),
+            tf=data.get("tf", {}),
+        )
+
+    def term_adjustments(self, table: RecordTable, ia: np.ndarray, levels: np.ndarray) -> np.ndarray:
+        """Per pair and field, the weight added to an exact agreement for how rare the value is.
+
+        As in Splink: the exact level's Bayes factor m/u becomes m/tf(value), i.e. the
+        weight moves by log2(u_exact / tf(value)); other levels are unchanged.
+        """
+        adjustments = np.zeros(levels.shape, dtype=np.float64)
+        for name, frequencies in self.tf.items():
+            column = FIELDS.index(name)
+            exact = np.flatnonzero(levels[:, column] == 1)
+            if not len(exact):
+                continue
+            key = ("tf", name, id(self))
+            per_value = table._derived.get(key)
+            if per_value is None:
+                listed, other = frequencies["values"], frequencies["other"]
+                shares = np.array([listed.get(v, other) for v in table.vocab[name]], dtype=np.float64)
+                per_value = np.log2(self.u[name][1] / np.maximum(shares, 1e-12))
+                table._derived[key] = per_value
+            adjustments[exact, column] = per_value[table.codes[name][ia[exact]]]
+        return adjustments
 
     @property
     def prior_weight(self) -> float:
@@ -709,27 +745,39 @@ class Model:
                 table[column, level] = math.log2(self.m[name][level] / self.u[name][level])
         return table
 
-    def score(self, levels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(match weight, match probability) per pair."""
+    def score(
+        self, levels: np.ndarray, adjustments: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(match weight, match probability) per pair (with term-frequency adjustments if given)."""
         table = self.weight_table()
         columns = np.arange(len(FIELDS))
         weights = table[columns, levels.astype(np.int64)].sum(axis=1) + self.prior_weight
+        if adjustments is not None:
+            weights = weights + adjustments.sum(axis=1)
         probability = 1.0 / (1.0 + np.exp2(-np.clip(weights, -60, 60)))
         return weights, probability
 
-    def explain(self, levels: Sequence[int] | np.ndarray) -> dict[str, Any]:
-        """The waterfall: prior, then each field's level and its weight."""
+    def explain(
+        self, levels: Sequence[int] | np.ndarray, adjustments: Sequence[float] | np.ndarray | None = None
+    ) -> dict[str, Any]:
+        """The waterfall: prior, then each field's level and its weight.
+
+        A field's weight includes its term-frequency adjustment, which is also given on
+        its own (``term_frequency``) where there is one.
+        """
         table = self.weight_table()
         steps = []
         for column, name in enumerate(FIELDS):
             level = int(levels[column])
-            steps.append(
-                {
-                    "field": name,
-                    "level": LEVELS[name][level - 1] if level else "missing",
-                    "weight": round(float(table[column, level]), 3),
-                }
-            )
+            extra = float(adjustments[column]) if adjustments is not None else 0.0
+            step: dict[str, Any] = {
+                "field": name,
+                "level": LEVELS[name][level - 1] if level else "missing",
+                "weight": round(float(table[column, level]) + extra, 3),
+            }
+            if extra:
+                step["term_frequency"] = round(extra, 3)
+            steps.append(step)
         return {"prior_weight": round(self.prior_weight, 3), "fields": steps}
 
 
@@ -820,6 +868,29 @@ def _session_pairs(table: RecordTable, names: Sequence[str], max_block: int) -> 
     return low, high
 
 
+TF_FIELDS: tuple[str, ...] = ("given_name", "family_name", "street", "locality", "postcode")
+TF_STORED_VALUES = 5000
+
+
+def term_frequencies(table: RecordTable, name: str) -> dict[str, Any]:
+    """The share of records holding each of the commonest values (seen twice or more, at most
+    ``TF_STORED_VALUES``), and the mean share of any other value; deterministic."""
+    codes = table.codes[name]
+    vocab = table.vocab[name]
+    counts = np.bincount(codes[codes >= 0], minlength=len(vocab))
+    total = int(counts.sum())
+    if not total:
+        return {"values": {}, "other": 1.0}
+    alphabetical = np.argsort(np.array(vocab, dtype=np.str_), kind="stable")
+    order = alphabetical[np.argsort(-counts[alphabetical], kind="stable")]
+    top = [int(i) for i in order[:TF_STORED_VALUES] if counts[i] >= 2]
+    listed = {vocab[i]: float(f"{counts[i] / total:.6g}") for i in top}
+    rest_values = len(vocab) - len(top)
+    rest_records = total - int(counts[top].sum()) if top else total
+    other = rest_records / total / rest_values if rest_values and rest_records else 1.0 / total
+    return {"values": listed, "other": float(f"{other:.6g}")}
+
+
 def train(
     records: Sequence[dict[str, str]],
     *,
@@ -889,6 +960,7 @@ def train(
     return Model(
         m=_rounded(m),
         u=_rounded(u),
+        tf={name: term_frequencies(table, name) for name in TF_FIELDS},
         prior=float(f"{prior:.6g}"),
         summary={
             "records": n,
@@ -907,19 +979,27 @@ def _rounded(values: dict[str, list[float]]) -> dict[str, list[float]]:
 
 def score_pairs(
     model: Model, table: RecordTable, ia: np.ndarray, ib: np.ndarray, *, chunk: int = 500_000
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(levels, weights, probabilities) for the pairs, in chunks to bound memory."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(levels, weights, probabilities, term-frequency adjustments) for the pairs, in chunks."""
     parts = []
     for start in range(0, len(ia), chunk):
-        levels = compare(table, ia[start : start + chunk], ib[start : start + chunk])
-        weights, probability = model.score(levels)
-        parts.append((levels, weights, probability))
+        part_a = ia[start : start + chunk]
+        levels = compare(table, part_a, ib[start : start + chunk])
+        adjustments = model.term_adjustments(table, part_a, levels)
+        weights, probability = model.score(levels, adjustments)
+        parts.append((levels, weights, probability, adjustments))
     if not parts:
-        return np.zeros((0, len(FIELDS)), np.int8), np.zeros(0), np.zeros(0)
+        return (
+            np.zeros((0, len(FIELDS)), np.int8),
+            np.zeros(0),
+            np.zeros(0),
+            np.zeros((0, len(FIELDS))),
+        )
     return (
         np.concatenate([p[0] for p in parts]),
         np.concatenate([p[1] for p in parts]),
         np.concatenate([p[2] for p in parts]),
+        np.concatenate([p[3] for p in parts]),
     )
 
 

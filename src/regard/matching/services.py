@@ -31,6 +31,8 @@ from regard.privacy.services import audit_record
 logger = logging.getLogger(__name__)
 Actor = customer_services.Actor
 Progress = Callable[[str, float], None]
+# A pair's comparison levels and term-frequency adjustments, per field (what explain() reads).
+Evidence = tuple[np.ndarray, np.ndarray]
 DEFAULT_SEED = 7
 INCREMENTAL_CANDIDATE_LIMIT = 300
 SUPPORTED_BACKENDS = ("local",)
@@ -210,7 +212,7 @@ def _write_batch_candidates(
     *,
     model_row: MatchModel,
     model: engine.Model,
-    pairs: list[tuple[int, int, np.ndarray, float, float]],
+    pairs: list[tuple[int, int, Evidence, float, float]],
     run: MatchRun,
     now: datetime,
 ) -> int:
@@ -226,8 +228,8 @@ def _write_batch_candidates(
     created_at = now if postgres else connection.ops.adapt_datetimefield_value(now)
     ids = (model_row.pk, run.pk, "batch", created_at)
     rows = (
-        (low, high, probability, weight, json.dumps(model.explain(levels)), status, *ids)
-        for low, high, levels, weight, probability in pairs
+        (low, high, probability, weight, json.dumps(model.explain(*evidence)), status, *ids)
+        for low, high, evidence, weight, probability in pairs
         if (low, high) not in existing
     )
     with connection.cursor() as cursor:
@@ -270,7 +272,7 @@ def _store_candidates(
     *,
     model_row: MatchModel,
     model: engine.Model,
-    pairs: list[tuple[int, int, np.ndarray, float, float]],
+    pairs: list[tuple[int, int, Evidence, float, float]],
     run: MatchRun | None,
     source: str,
     now: datetime,
@@ -284,13 +286,13 @@ def _store_candidates(
             customer_high_id=high,
             probability=probability,
             match_weight=weight,
-            explanation=model.explain(levels),
+            explanation=model.explain(*evidence),
             model=model_row,
             run=run,
             source=source,
             created_at=now,
         )
-        for low, high, levels, weight, probability in pairs
+        for low, high, evidence, weight, probability in pairs
         if (low, high) not in existing
     ]
     created = MatchCandidate.objects.bulk_create(rows, batch_size=2000, ignore_conflicts=True)
@@ -356,18 +358,18 @@ def match_run_execute(
         ia, ib = engine.block_pairs(records, index=block_index, table=table)
         config = matching_settings()
         id_array = np.asarray(ids, dtype=np.int64)
-        likely: list[tuple[int, int, np.ndarray, float, float]] = []
+        likely: list[tuple[int, int, Evidence, float, float]] = []
         chunk = 500_000
         for start in range(0, len(ia), chunk):
             part_a, part_b = ia[start : start + chunk], ib[start : start + chunk]
-            levels, weights, probability = engine.score_pairs(model, table, part_a, part_b)
+            levels, weights, probability, adjustments = engine.score_pairs(model, table, part_a, part_b)
             keep = np.flatnonzero(probability >= config.review_threshold)
             first, second = id_array[part_a[keep]], id_array[part_b[keep]]
             likely.extend(
                 zip(
                     np.minimum(first, second).tolist(),
                     np.maximum(first, second).tolist(),
-                    levels[keep],
+                    zip(levels[keep], adjustments[keep], strict=True),
                     weights[keep].tolist(),
                     probability[keep].tolist(),
                     strict=True,
@@ -427,12 +429,14 @@ def match_candidates_for(customer: Customer, *, now: datetime | None = None) -> 
     other_ids, other_records = selectors.profiles(others)
     table = engine.RecordTable.build([record, *other_records])
     ib = np.arange(1, len(other_records) + 1)
-    levels, weights, probability = engine.score_pairs(model, table, np.zeros(len(ib), dtype=np.int64), ib)
+    levels, weights, probability, adjustments = engine.score_pairs(
+        model, table, np.zeros(len(ib), dtype=np.int64), ib
+    )
     config = matching_settings()
-    likely = []
+    likely: list[tuple[int, int, Evidence, float, float]] = []
     for k in np.flatnonzero(probability >= config.review_threshold).tolist():
         low, high = sorted((customer.pk, other_ids[k]))
-        likely.append((low, high, levels[k], float(weights[k]), float(probability[k])))
+        likely.append((low, high, (levels[k], adjustments[k]), float(weights[k]), float(probability[k])))
     if not likely:
         return []
     with transaction.atomic():
