@@ -14,6 +14,7 @@ from regard.matching.api import candidates_router, runs_router
 from regard.outreach.api import campaigns_router, messages_router
 from regard.outreach.events_api import events_router
 from regard.privacy.api import router as privacy_router
+from regard.support.api import calls_router, conversations_router, webhooks_router
 
 api = NinjaAPI(
     title="Regard API",
@@ -37,3 +38,6 @@ api.add_router("/suppression", suppression_router)
 api.add_router("/campaigns", campaigns_router)
 api.add_router("/messages", messages_router)
 api.add_router("/events", events_router)
+api.add_router("/conversations", conversations_router)
+api.add_router("/calls", calls_router)
+api.add_router("/webhooks", webhooks_router)

@@ -16,6 +16,10 @@ class SupportConfig(AppConfig):
         from regard.support import hooks, live
 
         hooks.register_conversation_event(live.conversation_event_push)
+        # Signed webhooks for conversation.created, message.created and conversation.resolved.
+        from regard.support import webhooks
+
+        hooks.register_conversation_event(webhooks.on_conversation_event)
         # `regard smtpd` takes mail for the support addresses too.
         register_inbound_route(
             InboundRoute(

@@ -19,3 +19,11 @@ def sla_timer(conversation_id: int, target: str, stage: str, due_at: str) -> str
     return sla_timer_fire(
         conversation_id=conversation_id, target=target, stage=stage, due_at=datetime.fromisoformat(due_at)
     )
+
+
+@task()
+def webhook_deliver(delivery_id: int) -> str:
+    """One attempt at a signed webhook delivery; a failure schedules the next with backoff."""
+    from regard.support.webhooks import deliver
+
+    return deliver(delivery_id)
