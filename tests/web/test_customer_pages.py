@@ -22,8 +22,9 @@ pytestmark = pytest.mark.django_db
 # person has: session, user, roles, customer, audit, identifiers, orders, order lines
 # with their products, merges, one per level of the merge group, timeline, consent history
 # and messages across the merge group (one each; the consent in force is derived from the
-# history), and the savepoints around the audit write.
-CUSTOMER_360_QUERIES = 16
+# history), the savepoints around the audit write, and the agent's unread notifications in
+# the navigation.
+CUSTOMER_360_QUERIES = 17
 
 
 def customer_page_urls(customer_id: int) -> list[str]:

@@ -105,6 +105,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "regard.web.context_processors.navigation",
+                "regard.support.context_processors.notifications",
             ],
         },
     },

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from regard.support import views
+from regard.support import notification_views, views
 
 app_name = "support"
 urlpatterns = [
@@ -12,4 +12,6 @@ urlpatterns = [
     path("c/<int:conversation_id>/assign", views.conversation_assign, name="assign"),
     path("c/<int:conversation_id>/status", views.conversation_status, name="status"),
     path("attachments/<int:attachment_id>", views.attachment_download, name="attachment"),
+    path("notifications/", notification_views.notifications_page, name="notifications"),
+    path("notifications/read", notification_views.notifications_read, name="notifications_read"),
 ]
