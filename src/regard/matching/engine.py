@@ -136,8 +136,10 @@ def profile(
 
 def _factorize(column: Sequence[str]) -> tuple[np.ndarray, list[str]]:
     """Codes (first appearance order, "" → -1) and the distinct non-empty values."""
-    distinct = [v for v in dict.fromkeys(column) if v != ""]
-    position: dict[str, int] = {v: i for i, v in enumerate(distinct)}
+    position: dict[str, int] = dict.fromkeys(column, 0)
+    position.pop("", None)
+    distinct = list(position)
+    position = dict(zip(distinct, range(len(distinct)), strict=True))  # C loops, no Python frames
     position[""] = -1
     codes = np.fromiter(map(position.__getitem__, column), dtype=np.int64, count=len(column))
     return codes, distinct
@@ -489,7 +491,9 @@ def block_pairs(
     if not encoded:
         empty = np.empty(0, dtype=np.int64)
         return empty, empty
-    unique = np.unique(np.concatenate(encoded))
+    unique = np.sort(np.concatenate(encoded))
+    if len(unique) > 1:
+        unique = unique[np.r_[True, unique[1:] != unique[:-1]]]
     return unique // n, unique % n
 
 
