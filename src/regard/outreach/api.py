@@ -10,7 +10,7 @@ from ninja import Field, Router, Schema, Status
 from regard.api.auth import ApiRequest, requires
 from regard.customers.models import Customer
 from regard.errors import NotFound
-from regard.outreach import selectors, services
+from regard.outreach import preview, selectors, services
 from regard.outreach.models import Campaign
 from regard.privacy import access
 from regard.privacy.roles import Capability
@@ -24,7 +24,12 @@ class CampaignIn(Schema):
     purpose: str
     subject: str
     body: str
-    audience: dict[str, Any] = Field(default_factory=dict)
+    audience: dict[str, Any] = Field(
+        default_factory=dict,
+        description="A rule (countries, languages, ordered_skus, bought_categories, not_bought_categories, "
+        "ordered_within_days, not_ordered_for_days, created_within_days, has_consent) or customer_ids; "
+        "see docs/campaigns.md",
+    )
     topics: list[str] = Field(default_factory=list)
     scheduled_at: datetime | None = None
     channel: str = "email"
@@ -97,6 +102,71 @@ def launch_campaign(request: ApiRequest, campaign_id: int) -> CampaignOut:
 )
 def get_campaign(request: ApiRequest, campaign_id: int) -> CampaignOut:
     access.require(request.auth, Capability.CAMPAIGN_MANAGE)
+    return _campaign_out(_campaign(campaign_id))
+
+
+class SampleOut(Schema):
+    subject: str
+    body: str
+    outcome: str
+    is_masked: bool
+    customer_id: int | None
+
+
+class PreviewOut(Schema):
+    matched: int
+    evaluated: int
+    is_estimate: bool
+    counts_by_outcome: dict[str, int]
+    counts_by_reason: dict[str, int]
+    samples: list[SampleOut]
+
+
+@campaigns_router.get(
+    "/{campaign_id}/preview",
+    auth=requires(Capability.CAMPAIGN_MANAGE),
+    response=PreviewOut,
+    summary="What the gate would do with the audience right now, by outcome and reason",
+)
+def preview_campaign(request: ApiRequest, campaign_id: int) -> PreviewOut:
+    result = preview.campaign_preview(actor=request.auth, campaign=_campaign(campaign_id), via="api")
+    return PreviewOut(
+        matched=result.matched,
+        evaluated=result.evaluated,
+        is_estimate=result.is_estimate,
+        counts_by_outcome=result.by_outcome,
+        counts_by_reason={code: count for code, _, count in result.by_reason},
+        samples=[SampleOut(**vars(sample)) for sample in result.samples],
+    )
+
+
+class ResumeIn(Schema):
+    acknowledged: str = Field(description="The brake's reason exactly as shown: resuming blind is refused.")
+
+
+@campaigns_router.post(
+    "/{campaign_id}/resume",
+    auth=requires(Capability.CAMPAIGN_MANAGE),
+    response=CampaignOut,
+    summary="Resume a paused campaign once its brake reason is acknowledged",
+)
+def resume_campaign(request: ApiRequest, campaign_id: int, payload: ResumeIn) -> CampaignOut:
+    access.require(request.auth, Capability.CAMPAIGN_MANAGE)
+    services.campaign_resume(
+        actor=request.auth, campaign=_campaign(campaign_id), acknowledged=payload.acknowledged, via="api"
+    )
+    return _campaign_out(_campaign(campaign_id))
+
+
+@campaigns_router.post(
+    "/{campaign_id}/cancel",
+    auth=requires(Capability.CAMPAIGN_MANAGE),
+    response=CampaignOut,
+    summary="Cancel a campaign: what has not gone out is dropped",
+)
+def cancel_campaign(request: ApiRequest, campaign_id: int) -> CampaignOut:
+    access.require(request.auth, Capability.CAMPAIGN_MANAGE)
+    services.campaign_cancel(actor=request.auth, campaign=_campaign(campaign_id), via="api")
     return _campaign_out(_campaign(campaign_id))
 
 

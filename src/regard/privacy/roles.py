@@ -80,7 +80,10 @@ CAPABILITY_DESCRIPTIONS: dict[Capability, str] = {
     Capability.CONSENT_READ: "Read a customer's consent history and contact preferences",
     Capability.CONSENT_WRITE: "Record consent grants and withdrawals and set preferences for a customer",
     Capability.SUPPRESSION_CHECK: "Check SHA-256 hashes of addresses against the suppression list",
-    Capability.CAMPAIGN_MANAGE: "Create, preview, launch and watch campaigns",
+    Capability.CAMPAIGN_MANAGE: (
+        "Create, preview, launch, watch, resume and cancel campaigns; previews show counts and"
+        " sample messages with names masked unless the user may also read customers"
+    ),
     Capability.MESSAGE_SEND: "Send a service message to one customer through the gate",
     Capability.EVENT_WRITE: "Post customer events (cart abandoned, purchase, web visit) that drive journeys",
     Capability.CONVERSATION_READ: "Read support conversations with their messages, notes and attachments",
