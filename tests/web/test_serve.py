@@ -71,6 +71,17 @@ def test_serve_starts_web_worker_dispatcher_and_smtpd_on_an_empty_embedded_datab
             assert list((tmp_path / "dkim").glob("*.pem"))
             with smtplib.SMTP("127.0.0.1", smtpd_port, timeout=10) as smtp:
                 assert smtp.noop()[0] == 250
+            # The demo's support address takes mail at the same listener and files it as a conversation.
+            assert f"support     mail support@regard.localhost at smtp://127.0.0.1:{smtpd_port}" in output, output
+            with smtplib.SMTP("127.0.0.1", smtpd_port, timeout=10) as smtp:
+                smtp.sendmail(
+                    "visitor@example.com",
+                    ["support@regard.localhost"],
+                    b"From: visitor@example.com\r\nSubject: Hello desk\r\nMessage-ID: <serve-1@example.com>\r\n\r\nHi!\r\n",
+                )
+            with sqlite3.connect(tmp_path / "regard.sqlite3") as db:
+                subjects = {row[0] for row in db.execute("select subject from support_conversation")}
+            assert {"Hello desk", "Earphones stopped working"} <= subjects
             with sqlite3.connect(tmp_path / "regard.sqlite3") as db:
                 campaigns = db.execute("select state from outreach_campaign").fetchall()
             # A draft to preview and launch by hand, and one launched at start so progress moves.

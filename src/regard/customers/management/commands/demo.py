@@ -23,3 +23,8 @@ class Command(BaseCommand):
             raise CommandError("the database already holds customers; use --force to add demo data anyway")
         created = demo_load(customers=options["customers"], seed=options["seed"])
         self.stdout.write(f"loaded {created} demo customers (seed {options['seed']})")
+        # The support desk's demo: a team, its address, conversations on every channel.
+        from regard.support.demo import support_demo_ensure
+
+        for line in support_demo_ensure():
+            self.stdout.write(line)

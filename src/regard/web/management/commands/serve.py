@@ -22,6 +22,7 @@ from regard.outreach import dkim_keys
 from regard.outreach.demo import outreach_demo_ensure
 from regard.privacy.roles import Role
 from regard.privacy.services import user_create
+from regard.support.demo import demo_support_address, support_demo_ensure
 from regard.support.demo_chat import demo_chat_site_ensure
 
 
@@ -50,6 +51,8 @@ class Command(BaseCommand):
         if not options["no_demo"]:
             self._ensure_demo_campaign()
             demo_chat_site_ensure()
+            for line in support_demo_ensure():
+                self.stdout.write(line)
         username, password = self._ensure_admin()
         # The demo signs with a key of its own (made once under the data directory).
         key = dkim_keys.key_load(create=not settings.IS_PRODUCTION)
@@ -69,6 +72,12 @@ class Command(BaseCommand):
             + f" ({settings.DATABASES['default']['NAME']})\n"
             + f"  mail out    {mail_out}\n"
             + f"  SMTP in     {smtpd} (bounces, complaints, unsubscribe mail for {settings.REGARD_MAIL_DOMAIN})\n"
+            + (
+                f"  support     mail {demo_support_address()} at {smtpd}; inbox {url}support/;"
+                f" contact form {url}contact/\n"
+                if not options["no_demo"]
+                else ""
+            )
             + (
                 f"  DKIM        {key.selector}._domainkey.{key.domain} (records: regard dkim show)\n"
                 if key

@@ -1,0 +1,86 @@
+"""The support desk in the back office: set-up (teams, SLA policies, chat sites, webhooks) is edited
+here; conversations, messages and webhook deliveries are read-only (they change through services)."""
+
+from django.contrib import admin
+
+from regard.support.models import (
+    ChatSite,
+    Conversation,
+    Message,
+    SlaPolicy,
+    Team,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "support_address", "time_zone", "country", "lead")
+    filter_horizontal = ("members",)
+    prepopulated_fields = {"slug": ("name",)}
+
+
+@admin.register(SlaPolicy)
+class SlaPolicyAdmin(admin.ModelAdmin):
+    list_display = (
+        "__str__",
+        "first_response_minutes",
+        "next_response_minutes",
+        "resolution_minutes",
+        "warn_at_percent",
+    )
+    list_filter = ("team", "kind", "priority")
+
+
+@admin.register(ChatSite)
+class ChatSiteAdmin(admin.ModelAdmin):
+    list_display = ("name", "key", "team")
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(admin.ModelAdmin):
+    list_display = ("url", "events", "active")
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+        return False
+
+
+@admin.register(Conversation)
+class ConversationAdmin(ReadOnlyAdmin):
+    list_display = (
+        "token",
+        "subject",
+        "channel",
+        "kind",
+        "status",
+        "team",
+        "assignee",
+        "customer_id",
+        "updated_at",
+    )
+    list_filter = ("channel", "status", "kind", "priority", "team")
+    search_fields = ("token", "subject")
+
+
+@admin.register(Message)
+class MessageAdmin(ReadOnlyAdmin):
+    """Unreadable mail (parse_error set) is listed here too, with its raw text."""
+
+    list_display = ("created_at", "conversation_id", "direction", "sender_address", "parse_error")
+    list_filter = ("direction",)
+    exclude = ("body_html",)
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "event", "endpoint", "state", "attempts", "next_attempt_at", "last_error")
+    list_filter = ("state", "event")
