@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.auth.models import User
+from django.test import Client
 
 from regard.errors import NotFound, PermissionDenied
 from regard.privacy.roles import Role
@@ -123,3 +124,46 @@ def test_metrics_need_the_right_to_read_conversations(team: Team, make_user: Any
         conversation_metrics(actor=make_user(Role.MARKETER), conversation_id=conversation.pk)
     with pytest.raises(NotFound):
         conversation_metrics(actor=make_user(Role.AGENT), conversation_id=conversation.pk + 1000)
+
+
+def test_the_api_gives_the_measures_to_those_who_read_conversations(
+    team: Team, agent: User, api_for: Any, anonymous_api: Any
+) -> None:
+    customer = make_customer(identifiers=[("email", "api-metrics@example.com")])
+    conversation = services.conversation_open(
+        customer=customer, channel="email", kind="complaint", team=team, via="test", now=at(22, 16)
+    )
+    sla_recompute(conversation_id=conversation.pk, now=at(22, 16))
+    reply(agent, conversation, "Hello,\n\nWe are on it.", at(26, 10))
+    response = api_for(Role.AGENT).get(f"conversations/{conversation.pk}/metrics")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["first_response"]["working_minutes"] == 120
+    assert body["first_response"]["wall_seconds"] == 90 * 3600
+    assert body["first_response_met"] is True
+    assert body["time_zone"] == "Europe/Berlin"
+    assert body["resolution"]["ended_at"] is None
+    assert body["next_responses"] == []
+    assert api_for(Role.MARKETER).get(f"conversations/{conversation.pk}/metrics").status_code == 403
+    assert anonymous_api.get(f"conversations/{conversation.pk}/metrics").status_code == 401
+    missing = api_for(Role.AGENT).get(f"conversations/{conversation.pk + 1000}/metrics")
+    assert missing.status_code == 404
+    assert missing.json()["field"] == "conversation"
+    assert api_for(Role.AGENT).get("conversations/abc/metrics").status_code == 422
+
+
+def test_the_conversation_page_shows_the_measures(team: Team, agent: User) -> None:
+    customer = make_customer(identifiers=[("email", "page-metrics@example.com")])
+    conversation = services.conversation_open(
+        customer=customer, channel="email", kind="complaint", team=team, via="test", now=at(22, 16)
+    )
+    reply(agent, conversation, "Hello,\n\nWe are on it.", at(26, 10))
+    client = Client()
+    client.force_login(agent)
+    page = client.get(f"/support/c/{conversation.pk}/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'data-testid="metrics"' in html
+    first = html.split('data-testid="metric-first-response"')[1].split("</tr>")[0]
+    assert "2 h 00 min" in first  # working time: Friday 16–17 and Tuesday 09–10
+    assert "3 d 18 h" in first  # wall time: 90 hours

@@ -15,6 +15,7 @@ from regard.outreach.api import campaigns_router, messages_router
 from regard.outreach.events_api import events_router
 from regard.privacy.api import router as privacy_router
 from regard.support.api import calls_router, conversations_router, webhooks_router
+from regard.support.metrics_api import metrics_router
 
 api = NinjaAPI(
     title="Regard API",
@@ -39,5 +40,6 @@ api.add_router("/campaigns", campaigns_router)
 api.add_router("/messages", messages_router)
 api.add_router("/events", events_router)
 api.add_router("/conversations", conversations_router)
+api.add_router("/conversations", metrics_router)
 api.add_router("/calls", calls_router)
 api.add_router("/webhooks", webhooks_router)

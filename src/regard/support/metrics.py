@@ -51,6 +51,7 @@ class ConversationMetrics:
     first_response_met: bool | None = None  # None: no target, or not answered yet and not yet late
     resolution_met: bool | None = None
     sla_breached_at: datetime | None = None
+    satisfaction_score: int | None = None  # 1–5, once the customer answered the question
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -82,7 +83,12 @@ def _met(done_at: datetime | None, due_at: datetime | None, now: datetime) -> bo
 
 
 def measure(
-    conversation: Conversation, messages: list[Message], *, calendar: WorkingCalendar, now: datetime
+    conversation: Conversation,
+    messages: list[Message],
+    *,
+    calendar: WorkingCalendar,
+    now: datetime,
+    satisfaction: int | None = None,
 ) -> ConversationMetrics:
     """The figures for one conversation from its messages (oldest first); pure apart from its inputs."""
     replies = [m for m in messages if m.direction == Message.Direction.OUT and not m.is_automated]
@@ -122,6 +128,7 @@ def measure(
         first_response_met=_met(first_answer, conversation.first_response_due_at, now),
         resolution_met=_met(conversation.resolved_at, conversation.resolution_due_at, now),
         sla_breached_at=conversation.sla_breached_at,
+        satisfaction_score=satisfaction,
     )
 
 
