@@ -310,3 +310,24 @@ def test_cancel_drops_what_has_not_gone_out(make_user: Any) -> None:
         marketer.post(reverse("outreach:campaign_cancel", args=[campaign.pk]), {"confirm": "yes"}).status_code
         == 422
     )
+
+
+def test_the_preview_says_when_no_sender_exists_for_the_channel(make_user: Any) -> None:
+    customer = make_customer(
+        time_zone=midday_zone(timezone.now()), identifiers=[("phone", f"+49151{unique():08d}")]
+    )
+    consent_services.consent_grant(
+        actor=None, customer=customer, purpose="newsletter", channel="sms", source="form", proof={}
+    )
+    campaign = services.campaign_create(
+        actor=None,
+        name="By text",
+        purpose="newsletter",
+        channel="sms",
+        subject="s",
+        body="{{ greeting }}",
+        audience={"customer_ids": [customer.pk]},
+    )
+    result = preview.campaign_preview(actor=make_user(Role.MARKETER), campaign=campaign)
+    assert result.by_outcome["hold"] == 1
+    assert "no_sender" in [code for code, _, _ in result.by_reason]

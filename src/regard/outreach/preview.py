@@ -112,6 +112,8 @@ def campaign_preview(
                     )
                 except MissingData:
                     outcome, codes = gate.Outcome.HOLD.value, [*codes, "missing_data"]
+                if campaign.channel != "email":  # the dispatcher holds these for a person (no sender)
+                    outcome, codes = gate.Outcome.HOLD.value, [*codes, "no_sender"]
             outcomes[outcome] += 1
             reasons.update(set(codes))
             if rendered is not None and len(shown) < samples:
