@@ -1,21 +1,58 @@
 """The support desk in the back office: set-up (teams, SLA policies, chat sites, webhooks) is edited
 here; conversations, messages and webhook deliveries are read-only (they change through services)."""
 
+from django import forms
 from django.contrib import admin
+from django.utils import timezone
 
+from regard.errors import InvalidInput
 from regard.support.models import (
     ChatSite,
     Conversation,
     Message,
+    SavedReply,
+    SlaAlert,
     SlaPolicy,
     Team,
     WebhookDelivery,
     WebhookEndpoint,
 )
+from regard.support.sla import team_calendar_check
+
+
+class TeamForm(forms.ModelForm):
+    """Business hours, zone and country are checked as the SLA timers will read them."""
+
+    class Meta:
+        model = Team
+        fields = (
+            "name",
+            "slug",
+            "time_zone",
+            "country",
+            "business_hours",
+            "lead",
+            "members",
+            "support_address",
+        )
+
+    def clean(self):  # type: ignore[no-untyped-def]
+        cleaned = super().clean() or {}
+        try:
+            team_calendar_check(
+                business_hours=cleaned.get("business_hours") or {},
+                time_zone=cleaned.get("time_zone") or "",
+                country=cleaned.get("country") or "",
+            )
+        except InvalidInput as error:
+            field = (error.field or "").split(".")[0]
+            self.add_error(field if field in self.fields else None, error.message)
+        return cleaned
 
 
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):
+    form = TeamForm
     list_display = ("name", "slug", "support_address", "time_zone", "country", "lead")
     filter_horizontal = ("members",)
     prepopulated_fields = {"slug": ("name",)}
@@ -84,3 +121,24 @@ class MessageAdmin(ReadOnlyAdmin):
 class WebhookDeliveryAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "event", "endpoint", "state", "attempts", "next_attempt_at", "last_error")
     list_filter = ("state", "event")
+
+
+@admin.register(SavedReply)
+class SavedReplyAdmin(admin.ModelAdmin):
+    """Answers agents start from; the reply check points out one sent unchanged."""
+
+    list_display = ("title", "language", "team")
+    list_filter = ("language", "team")
+    search_fields = ("title", "body")
+    exclude = ("created_at",)
+
+    def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
+        if not change:
+            obj.created_at = timezone.now()
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(SlaAlert)
+class SlaAlertAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "conversation_id", "target", "stage", "due_at")
+    list_filter = ("target", "stage")
