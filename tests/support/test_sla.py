@@ -4,6 +4,7 @@ escalation, timers that go stale, and policies from specific to default."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -249,3 +250,33 @@ def test_the_worker_runs_a_due_timer_and_escalates(team: Team, lead: User) -> No
         SlaAlert.objects.filter(conversation=conversation, target="first_response", stage="breach").count()
         == 1
     )
+
+
+def test_replies_and_customer_messages_move_the_due_times_through_the_hooks(
+    team: Team, agent: User, django_capture_on_commit_callbacks: Any
+) -> None:
+    customer = make_customer(identifiers=[("email", "flow@example.com")])
+    with django_capture_on_commit_callbacks(execute=True):
+        conversation = services.conversation_open(
+            customer=customer, channel="email", kind="complaint", team=team, via="test", now=FRIDAY_4PM
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        services.message_receive(conversation=conversation, body_text="Silent.", now=FRIDAY_4PM)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.reply_send(
+            actor=agent, conversation=conversation, body_text="Hello,\n\nA new pair is on its way.", override=True,
+            now=datetime(2026, 5, 26, 10, 0, tzinfo=BERLIN),
+        )  # fmt: skip
+    conversation.refresh_from_db()
+    assert conversation.first_response_due_at == TUESDAY_4PM  # kept: the target it was measured against
+    assert conversation.next_response_due_at is None
+    with django_capture_on_commit_callbacks(execute=True):
+        services.message_receive(
+            conversation=conversation,
+            body_text="Thanks, when?",
+            now=datetime(2026, 5, 26, 11, 0, tzinfo=BERLIN),
+        )
+    conversation.refresh_from_db()
+    assert conversation.next_response_due_at == datetime(2026, 5, 27, 11, 0, tzinfo=BERLIN)
+    # The first-response timer, firing at its due time, finds the target met and does nothing.
+    assert sla_timer_fire(conversation_id=conversation.pk, target="first_response", stage="breach", due_at=TUESDAY_4PM, now=TUESDAY_4PM) == "met"  # fmt: skip
