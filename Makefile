@@ -43,6 +43,7 @@ e2e: install services
 	$(BIN)/pytest tests/e2e $(PYTEST_ARGS)
 
 bench: install services
+	@bash scripts/ensure-services.sh --bench
 	$(BIN)/pip install --quiet -e ".[dev,bench]"
 	$(BIN)/python -m tests.bench.run $(BENCH_ARGS)
 

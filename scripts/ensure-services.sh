@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Start what the test suite talks to, if it is not running: PostgreSQL, Redis, and
 # Debian's chromium for the browser tests. Safe to run again and again.
+# With --bench, also Postfix's smtp-sink and smtp-source (the send benchmark's SMTP sink).
 set -euo pipefail
 
 if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
@@ -21,5 +22,19 @@ if ! command -v chromium >/dev/null 2>&1; then
       || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }
   else
     sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null
+  fi
+fi
+
+if [ "${1:-}" = "--bench" ] && ! command -v smtp-sink >/dev/null 2>&1 && [ ! -x /usr/sbin/smtp-sink ]; then
+  echo "installing postfix for smtp-sink and smtp-source (the send benchmark)"
+  install_postfix() {
+    echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q postfix >/dev/null \
+      || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q postfix >/dev/null; }
+  }
+  if [ "$(id -u)" = "0" ]; then
+    install_postfix
+  else
+    sudo bash -c "$(declare -f install_postfix); install_postfix"
   fi
 fi

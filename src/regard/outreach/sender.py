@@ -126,19 +126,16 @@ class SmtpSender:
             if self._connection is None:
                 self._connection = self._connect()
             connection = self._connection
-            code, reply = connection.mail(envelope.mail_from)
-            if code == 421 or code >= 400:
-                connection.rset()
-                return _refused(code, reply)
-            code, reply = connection.rcpt(envelope.recipient)
-            if code >= 400:
-                connection.rset()
-                return _refused(code, reply, recipient=True)
-            connection.putcmd("data")
-            code, reply = connection.getreply()
-            if code != 354:
-                connection.rset()
-                return _refused(code, reply)
+            if (
+                connection.has_extn("pipelining")
+                and _plain(envelope.mail_from)
+                and _plain(envelope.recipient)
+            ):
+                refused = self._envelope_pipelined(connection, envelope)
+            else:
+                refused = self._envelope_one_by_one(connection, envelope)
+            if refused is not None:
+                return refused
         except (smtplib.SMTPException, OSError) as error:
             # Nothing was handed over: safe to try again later.
             self._drop_connection()
@@ -151,7 +148,46 @@ class SmtpSender:
             return Outcome_(Result.UNCERTAIN, None, f"after data: {error}"[:500])
         if code == 250:
             return Outcome_(Result.SENT, code)
-        return _refused(code, reply)
+        return _refused(code, reply, after_data=True)
+
+    @staticmethod
+    def _envelope_one_by_one(connection: smtplib.SMTP, envelope: Envelope) -> Outcome_ | None:
+        """MAIL, RCPT, DATA, each waiting for its reply; None when the relay waits for the data."""
+        code, reply = connection.mail(envelope.mail_from)
+        if code >= 400:
+            connection.rset()
+            return _refused(code, reply)
+        code, reply = connection.rcpt(envelope.recipient)
+        if code >= 400:
+            connection.rset()
+            return _refused(code, reply, recipient=True)
+        connection.putcmd("data")
+        code, reply = connection.getreply()
+        if code != 354:
+            connection.rset()
+            return _refused(code, reply)
+        return None
+
+    def _envelope_pipelined(self, connection: smtplib.SMTP, envelope: Envelope) -> Outcome_ | None:
+        """MAIL, RCPT and DATA in one write (RFC 2920), then their three replies."""
+        connection.send(
+            b"MAIL FROM:<" + envelope.mail_from.encode() + b">\r\nRCPT TO:<"
+            + envelope.recipient.encode() + b">\r\nDATA\r\n"
+        )  # fmt: skip
+        replies = [connection.getreply() for _ in range(3)]
+        (mail_code, _), (rcpt_code, _), (data_code, _) = replies
+        if mail_code < 400 and rcpt_code < 400 and data_code == 354:
+            return None
+        if data_code == 354:
+            # The relay wants data for an envelope it refused: end this connection, send nothing.
+            self._drop_connection()
+        else:
+            connection.rset()
+        if mail_code >= 400:
+            return _refused(*replies[0])
+        if rcpt_code >= 400:
+            return _refused(*replies[1], recipient=True)
+        return _refused(*replies[2])
 
     def _drop_connection(self) -> None:
         if self._connection is not None:
@@ -159,8 +195,21 @@ class SmtpSender:
             self._connection = None
 
 
-def _refused(code: int, reply: bytes, *, recipient: bool = False) -> Outcome_:
+def _plain(address: str) -> bool:
+    """An address that can go into a pipelined command as it is."""
+    return address.isascii() and not any(c in address for c in "<>\r\n \t")
+
+
+# RFC 3463 enhanced status: 5.1.x is a bad address, 5.2.x a mailbox that takes no mail.
+_ADDRESS_PROBLEM = re.compile(r"^5\.[12]\.\d{1,3}\b")
+
+
+def _refused(code: int, reply: bytes, *, recipient: bool = False, after_data: bool = False) -> Outcome_:
+    """A 4xx is retried; a 5xx fails. It is a hard bounce of the address when refused at RCPT,
+    or after the data with an address status (5.1.x, 5.2.x); a refusal of the content (5.7.x)
+    or of the sender fails this message and leaves the address alone."""
     text = reply.decode("utf-8", "replace")[:400]
     if 400 <= code < 500 or code < 200:
         return Outcome_(Result.RETRY, code, text)
-    return Outcome_(Result.FAILED, code, text, is_recipient_refused=recipient)
+    address_problem = recipient or (after_data and bool(_ADDRESS_PROBLEM.match(text)))
+    return Outcome_(Result.FAILED, code, text, is_recipient_refused=address_problem)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from regard.consent.services import clean_channel, clean_purpose, clean_topics
@@ -16,6 +17,7 @@ from regard.customers.services import Actor
 from regard.errors import InvalidInput
 from regard.outreach.audience import audience_clean, audience_queryset
 from regard.outreach.models import Campaign, OutboxMessage
+from regard.outreach.planning import audience_chunks
 from regard.outreach.render import validate_template
 from regard.privacy.models import AuditEntry
 from regard.privacy.services import audit_record
@@ -287,9 +289,59 @@ def campaign_cancel(
     return dropped
 
 
-def _audience_ids(campaign: Campaign) -> list[int]:
-    customers = audience_queryset(campaign.audience)
-    return list(customers.order_by("pk").values_list("pk", flat=True))
+# Audience members planned per statement: memory stays flat however large the audience.
+PLAN_CHUNK = 5_000
+
+
+def _plan_rows(campaign: Campaign, customer_ids: list[int], *, due: datetime, now: datetime) -> None:
+    """One pending outbox row per customer; a row that exists already (same dedupe key) is kept."""
+    template = OutboxMessage(
+        dedupe_key="",
+        customer_id=0,
+        kind=OutboxMessage.Kind.MARKETING,
+        purpose=campaign.purpose,
+        channel=campaign.channel,
+        campaign=campaign,
+        topics=campaign.topics,
+        content_key=f"campaign:{campaign.pk}",
+        due_at=due,
+        expires_at=campaign.expires_at,
+        created_at=now,
+    )
+    prefix = f"campaign:{campaign.pk}:customer:"
+    if connection.vendor != "postgresql":
+        rows = []
+        for customer_id in customer_ids:
+            row = copy.copy(template)
+            row.dedupe_key, row.customer_id = f"{prefix}{customer_id}", customer_id
+            rows.append(row)
+        OutboxMessage.objects.bulk_create(rows, ignore_conflicts=True)
+        return
+    # PostgreSQL: the rows are made by the server from the ids, every other column from the template.
+    quote = connection.ops.quote_name
+    columns: list[str] = []
+    values: list[str] = []
+    params: list[Any] = []
+    for field in OutboxMessage._meta.concrete_fields:
+        if field.primary_key:
+            continue
+        columns.append(quote(str(field.column)))
+        if field.attname == "dedupe_key":
+            values.append("%s || u.id::text")
+            params.append(prefix)
+        elif field.attname == "customer_id":
+            values.append("u.id")
+        else:
+            values.append(f"%s::{field.db_type(connection)}")
+            params.append(field.get_db_prep_save(getattr(template, field.attname), connection))
+    params.append(customer_ids)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(OutboxMessage._meta.db_table)} ({', '.join(columns)})"
+            f" SELECT {', '.join(values)} FROM unnest(%s::bigint[]) AS u(id)"
+            " ON CONFLICT (dedupe_key) DO NOTHING",
+            params,
+        )
 
 
 @transaction.atomic
@@ -303,33 +355,16 @@ def campaign_launch(
         raise InvalidInput(
             f"state: campaign is {campaign.state}, only a draft can be launched.", field="state"
         )
-    ids = _audience_ids(campaign)
     due = campaign.scheduled_at or now
-    OutboxMessage.objects.bulk_create(
-        [
-            OutboxMessage(
-                dedupe_key=f"campaign:{campaign.pk}:customer:{customer_id}",
-                customer_id=customer_id,
-                kind=OutboxMessage.Kind.MARKETING,
-                purpose=campaign.purpose,
-                channel=campaign.channel,
-                campaign=campaign,
-                topics=campaign.topics,
-                content_key=f"campaign:{campaign.pk}",
-                due_at=due,
-                expires_at=campaign.expires_at,
-                created_at=now,
-            )
-            for customer_id in ids
-        ],
-        batch_size=2000,
-        ignore_conflicts=True,
-    )
-    campaign.state, campaign.launched_at, campaign.planned_count = Campaign.State.RUNNING, now, len(ids)
+    planned = 0
+    for ids in audience_chunks(audience_queryset(campaign.audience), size=PLAN_CHUNK):
+        _plan_rows(campaign, ids, due=due, now=now)
+        planned += len(ids)
+    campaign.state, campaign.launched_at, campaign.planned_count = Campaign.State.RUNNING, now, planned
     campaign.save(update_fields=["state", "launched_at", "planned_count"])
     audit_record(
         actor=actor, action=AuditEntry.Action.UPDATE, object_type="campaign", object_id=campaign.pk, via=via, now=now,
-        detail={"launched": len(ids)},
+        detail={"launched": planned},
     )  # fmt: skip
     dispatch_soon()
-    return len(ids)
+    return planned
