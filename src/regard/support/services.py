@@ -103,7 +103,11 @@ def _clean_text(value: str, *, field: str, limit: int, required: bool = False) -
 
 
 def _locked(conversation: Conversation) -> Conversation:
-    return Conversation.objects.select_for_update().get(pk=conversation.pk)
+    return (
+        Conversation.objects.select_related("customer", "team")
+        .select_for_update(of=("self",))
+        .get(pk=conversation.pk)
+    )
 
 
 def _audit(
