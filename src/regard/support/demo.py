@@ -17,7 +17,22 @@ from django.utils import timezone
 from regard.customers.models import Customer
 from regard.customers.selectors import customer_resolve
 from regard.support import inbound, services
-from regard.support.models import Conversation, Team
+from regard.support.models import Conversation, SavedReply, Team
+
+DEMO_SAVED_REPLIES = [
+    (
+        "Thanks, we are on it",
+        "en",
+        "Thank you for contacting us. We have received your message and are looking into it. "
+        "We will get back to you as soon as possible.",
+    ),
+    (
+        "Danke, wir kümmern uns",
+        "de",
+        "Vielen Dank für Ihre Nachricht. Wir haben sie erhalten und kümmern uns so schnell wie möglich "
+        "um Ihr Anliegen.",
+    ),
+]
 
 
 def demo_support_address() -> str:
@@ -61,6 +76,12 @@ def support_demo_ensure() -> list[str]:
     )
     for agent in User.objects.filter(groups__name__in=["agent", "admin"]).distinct()[:20]:
         team.members.add(agent)
+    # Saved answers to start from; sent unchanged, the reply check points them out (S7).
+    for title, language, body in DEMO_SAVED_REPLIES:
+        SavedReply.objects.get_or_create(
+            title=title,
+            defaults={"language": language, "body": body, "team": team, "created_at": timezone.now()},
+        )
     if Conversation.objects.exists():
         return [f"Support team '{team.name}' at {team.support_address}"] if created else []
     now = timezone.now()
