@@ -4,34 +4,51 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('customers', '0003_formality_labels'),
-        ('outreach', '0003_journeys'),
+        ("customers", "0003_formality_labels"),
+        ("outreach", "0003_journeys"),
     ]
 
     operations = [
         migrations.RemoveConstraint(
-            model_name='journeyenrollment',
-            name='journey_enrollment_once',
+            model_name="journeyenrollment",
+            name="journey_enrollment_once",
         ),
         migrations.AddField(
-            model_name='journey',
-            name='reentry_cooldown_days',
+            model_name="journey",
+            name="reentry_cooldown_days",
             field=models.PositiveIntegerField(default=30),
         ),
         migrations.AlterField(
-            model_name='campaign',
-            name='state',
-            field=models.CharField(choices=[('draft', 'Draft'), ('running', 'Running'), ('paused', 'Paused'), ('done', 'Done'), ('cancelled', 'Cancelled')], default='draft', max_length=10),
+            model_name="campaign",
+            name="state",
+            field=models.CharField(
+                choices=[
+                    ("draft", "Draft"),
+                    ("running", "Running"),
+                    ("paused", "Paused"),
+                    ("done", "Done"),
+                    ("cancelled", "Cancelled"),
+                ],
+                default="draft",
+                max_length=10,
+            ),
         ),
         migrations.AlterField(
-            model_name='journeyenrollment',
-            name='state',
-            field=models.CharField(choices=[('active', 'Active'), ('left', 'Left'), ('finished', 'Finished')], default='active', max_length=8),
+            model_name="journeyenrollment",
+            name="state",
+            field=models.CharField(
+                choices=[("active", "Active"), ("left", "Left"), ("finished", "Finished")],
+                default="active",
+                max_length=8,
+            ),
         ),
         migrations.AddConstraint(
-            model_name='journeyenrollment',
-            constraint=models.UniqueConstraint(condition=models.Q(('state', 'active')), fields=('journey', 'customer'), name='journey_enrollment_one_active'),
+            model_name="journeyenrollment",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("state", "active")),
+                fields=("journey", "customer"),
+                name="journey_enrollment_one_active",
+            ),
         ),
     ]
