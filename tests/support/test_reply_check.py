@@ -287,6 +287,17 @@ def test_two_asks_are_fine_and_the_limit_is_configurable() -> None:
     assert codes(too_many_requests(parse_draft(german), strict)) == ["too_many_requests"]
 
 
+def test_quoted_text_and_the_signature_are_not_the_agents_asks() -> None:
+    draft = (
+        "Hi Fabrizio,\n\nA new pair is on its way.\n\n"
+        "On Monday you wrote:\n> Can you send a new pair? Can you hurry? Can you call me?\n"
+        "> Bitte schnell! Könnten Sie mich anrufen?\n\n-- \nShop support · Can you rate us? Please do!"
+    )
+    assert too_many_requests(parse_draft(draft), FABRIZIO) == []
+    quoted_order = "Hallo,\n\ndanke.\n\n> Können Sie mir meine Bestellnummer schicken?"
+    assert asks_known_fact(parse_draft(quoted_order), KNOWS_ALL) == []
+
+
 # --- canned answers --------------------------------------------------------------------------------
 
 CANNED = (

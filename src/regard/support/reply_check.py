@@ -224,8 +224,10 @@ def _sentences(lines: Sequence[str]) -> Iterable[Sentence]:
     """Split into sentences; items of a list introduced by a request are requests themselves."""
     list_asks = False
     for line in lines:
-        if not line:
-            continue
+        if line == "--":
+            break  # the signature follows
+        if not line or line.startswith(">"):
+            continue  # quoted text is the customer's, not ours
         marker = _LIST_ITEM.match(line)
         is_item = marker is not None
         if marker is None:
