@@ -61,6 +61,7 @@ def test_first_and_every_next_response_and_resolution_in_working_and_wall_time(
         actor=agent, conversation=conversation, status="resolved", now=at(26, 15, 5)
     )
     services.message_receive(conversation=conversation, body_text="Thanks! And the case?", now=at(27, 9))
+    sla_recompute(conversation_id=conversation.pk, now=at(27, 9))  # what the hook does after commit
 
     metrics = conversation_metrics(actor=agent, conversation_id=conversation.pk, now=at(27, 10))
 
@@ -73,6 +74,8 @@ def test_first_and_every_next_response_and_resolution_in_working_and_wall_time(
         (at(26, 11), at(26, 15), 240),
         (at(27, 9), None, 60),  # still waiting at 10:00
     ]
+    # The wait still open carries its due time: eight working hours from Wednesday 09:00.
+    assert metrics.next_responses[-1].due_at == at(27, 17)
     # Reopened by the customer's message on Wednesday; the resolution clock restarted then.
     assert metrics.reopenings == 1
     assert metrics.resolution.ended_at is None

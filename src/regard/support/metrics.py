@@ -106,7 +106,7 @@ def measure(
         elif message.direction == Message.Direction.IN and answered and waiting_since is None:
             waiting_since = message.created_at
     if waiting_since is not None:
-        waits.append(_wait(waiting_since, None, now, calendar))
+        waits.append(_wait(waiting_since, None, now, calendar, conversation.next_response_due_at))
     resolution_start = conversation.resolution_started_at or conversation.created_at
     if conversation.resolved_at is not None:
         # Time to the (latest) resolution, from the opening: what the customer lived through.
