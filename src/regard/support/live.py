@@ -103,12 +103,17 @@ def conversation_event_push(event: str, conversation_id: int, message_id: int | 
         else None
     )
     is_chat = conversation.channel == Conversation.Channel.CHAT
-    place = queue.queue_place(conversation) if is_chat else None
-    payload: dict[str, Any] = {"event": event, "conversation": inbox_item(conversation, place)}
+    picked_up = message is not None and message.direction == Message.Direction.OUT
+    # A customer's message in a chat changes nobody's place: skip the counting on the hot path.
+    places_change = is_chat and (event != "message.created" or picked_up)
+    place = queue.queue_place(conversation) if places_change else None
+    item = inbox_item(conversation, place)
+    if not places_change:
+        del item["position"]  # unknown here, not "out of line": the page keeps what it knows
+    payload: dict[str, Any] = {"event": event, "conversation": item}
     if message is not None:
         payload["message"] = message_payload(message)
     outgoing: list[tuple[str, dict[str, Any]]] = [(INBOX_GROUP, {"type": "inbox.event", "payload": payload})]
-    picked_up = message is not None and message.direction == Message.Direction.OUT
     if is_chat and picked_up and message is not None:
         # The customer's own messages are echoed by their socket; replies reach them here.
         outgoing.append(

@@ -89,6 +89,8 @@
         frame.queue.forEach(function (c) { rows[c.id] = c; });
         renderWaiting();
       } else if (frame.type === "event") {
+        var known = rows[frame.conversation.id];
+        if (!("position" in frame.conversation)) frame.conversation.position = known ? known.position : null;
         rows[frame.conversation.id] = frame.conversation;
         renderWaiting();
         addFeed(frame);
