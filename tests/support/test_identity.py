@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -90,3 +92,15 @@ def test_any_value_round_trips(value: str) -> None:
 def test_garbage_is_refused_never_crashes(garbage: str) -> None:
     with pytest.raises(InvalidInput):
         identity_read(garbage, secret=SECRET, now=NOW)
+
+
+def test_the_example_token_in_the_docs_is_the_one_regard_computes() -> None:
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "support-chat.md").read_text()
+    token = identity_token(
+        secret="s3cr3t-from-the-chat-site", kind="email", value="ingrid@example.org", expires=1_800_000_000
+    )
+    assert token in docs
+    assert (
+        identity_read(token, secret="s3cr3t-from-the-chat-site", now=1_799_999_000).value
+        == "ingrid@example.org"
+    )
