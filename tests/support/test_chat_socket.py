@@ -440,3 +440,25 @@ def test_an_agent_replies_in_the_chat_and_the_line_moves_for_the_next_customer(
     answered = Conversation.objects.get(messages__body_text="Is the shop open on Sunday?")
     assert answered.assignee_id == agent.pk
     assert answered.first_response_at is not None
+
+
+def test_a_customer_identified_by_account_gives_the_address_to_answer_to(site: ChatSite) -> None:
+    customer = make_customer(identifiers=[("account", "ACC-5001")])
+    token = identity_token(secret=SECRET, kind="account", value="ACC-5001", expires=int(time.time()) + 60)
+
+    async def scenario() -> None:
+        socket = customer_socket()
+        welcome = await hello(socket, identity=token)
+        assert welcome["ask_email"] is True  # no email on file: the one thing we must ask
+        await socket.send_json_to({"type": "offline", "text": "Invoice missing", "consent": True})
+        assert (await receive_until(socket, "error"))["field"] == "email"
+        await socket.send_json_to(
+            {"type": "offline", "text": "Invoice missing", "email": "acc@example.org", "consent": True}
+        )
+        await receive_until(socket, "offline_received")
+        await socket.disconnect()
+
+    run(scenario)
+    conversation = Conversation.objects.get()
+    assert conversation.customer_id == customer.pk
+    assert customer.identifiers.filter(kind="email", value_normalised="acc@example.org").exists()

@@ -252,6 +252,19 @@ def chat_to_email(
     address = normalise.normalise_email(address, field="email")
     if visitor.identity is not None:
         customer = visitor_customer(visitor, now=now)
+        # A signed-in customer (vouched for by the site) gives the address to answer to: keep it
+        # on their profile so the reply can reach it, unless it is someone else's.
+        owner = customer_resolve(kind=Identifier.Kind.EMAIL, value=address)
+        if owner is None:
+            customer_services.identifier_add(
+                actor=None,
+                customer=customer,
+                kind=Identifier.Kind.EMAIL,
+                value=address,
+                source=VIA,
+                via=VIA,
+                now=now,
+            )
     else:
         customer = services.customer_for_contact(email=address, via=VIA, now=now)
     conversation = services.conversation_open(
