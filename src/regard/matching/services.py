@@ -55,12 +55,15 @@ def matching_settings() -> MatchSettings:
 
 
 def active_model() -> tuple[MatchModel, engine.Model] | None:
-    row = MatchModel.objects.order_by("-version").first()
+    # The parameters (with their term-frequency tables, a few hundred KB of JSON) are read
+    # only when the version changed: the incremental path asks on every new customer.
+    row = MatchModel.objects.order_by("-version").defer("parameters").first()
     if row is None:
         return None
     model = _model_cache.get(row.pk)
     if model is None:
-        model = engine.Model.from_json(row.parameters)
+        parameters = MatchModel.objects.filter(pk=row.pk).values_list("parameters", flat=True).get()
+        model = engine.Model.from_json(parameters)
         _model_cache.clear()
         _model_cache[row.pk] = model
     return row, model
