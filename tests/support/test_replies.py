@@ -33,8 +33,10 @@ def _first_mail(**profile: Any) -> Conversation:
 
 
 def test_a_reply_goes_out_through_the_outbox_threaded_and_the_answer_comes_back_to_the_conversation(
-    smtp_server: tuple[Recorder, str], sender: Any, make_user: Any
+    request: pytest.FixtureRequest, make_user: Any
 ) -> None:
+    relay: tuple[Recorder, str] = request.getfixturevalue("smtp_server")
+    smtp_sender = request.getfixturevalue("sender")
     agent = make_user(Role.AGENT)
     conversation = _first_mail(preferred_name="Ada", formality="informal")
     reply = services.reply_send(
@@ -46,8 +48,8 @@ def test_a_reply_goes_out_through_the_outbox_threaded_and_the_answer_comes_back_
     assert reply.outbox_message == row
     assert (row.kind, row.purpose) == ("service", "service")
 
-    assert dispatch_batch(sender=sender)["sent"] == 1
-    recorder, _ = smtp_server
+    assert dispatch_batch(sender=smtp_sender)["sent"] == 1
+    recorder, _ = relay
     (received,) = recorder.to("ada@example.org")
     sent = received.message
     assert sent["Message-ID"] == reply.message_id == OutboxMessage.objects.get().message_id
