@@ -59,7 +59,8 @@ def database_drop(name: str) -> None:
 
 
 def regard_env(url: str, **extra: str) -> dict[str, str]:
-    return {**os.environ, "DATABASE_URL": url, "REGARD_LOG_LEVEL": "WARNING", **extra}
+    # DEBUG off as in production: with it on, Django keeps the last 9,000 queries in memory.
+    return {**os.environ, "DATABASE_URL": url, "REGARD_DEBUG": "0", "REGARD_LOG_LEVEL": "WARNING", **extra}
 
 
 def migrate(url: str) -> None:

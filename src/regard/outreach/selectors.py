@@ -15,7 +15,7 @@ from django.db.models import Count, Max, Q
 from django.db.models.expressions import RawSQL
 
 from regard.consent.hashing import identifier_hash
-from regard.consent.selectors import consent_current, preferences_current, suppressed_hashes
+from regard.consent.selectors import consent_in_force, preferences_current, suppressed_hashes
 from regard.customers.models import Customer, Identifier, OrderLine, TimelineEvent
 from regard.outreach import gate
 from regard.outreach.audience import audience_queryset
@@ -104,7 +104,7 @@ def recipients_load(
         addresses[customer_id] = value  # the oldest address wins (ordered newest first)
     hashes = {cid: identifier_hash(value) for cid, value in addresses.items()}
     suppressed = suppressed_hashes(hashes.values())
-    consents = consent_current(ids)
+    consents = consent_in_force(members)
     preferences = preferences_current(ids)
     history: dict[int, list[gate.Contact]] = {}
     sent = OutboxMessage.objects.filter(customer_id__in=members, state__in=COUNTED_STATES).filter(
@@ -138,7 +138,7 @@ def recipients_load(
             customer=customer,
             address=addresses.get(customer_id, ""),
             state=gate.ContactState(
-                consent={key: event.is_granted for key, event in consents.get(customer_id, {}).items()},
+                consent=consents.get(customer_id, {}),
                 has_address=customer_id in addresses,
                 suppression_reason=suppressed.get(hashes.get(customer_id, "")),
                 chosen_channels=frozenset(pref.channels) if pref else frozenset(),
