@@ -39,6 +39,7 @@ from pathlib import Path
 import psycopg
 import redis
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
 
 PG_SERVER = os.environ.get("REGARD_BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 REDIS_URL = os.environ.get("REGARD_BENCH_REDIS", "redis://127.0.0.1:6379/7")
@@ -218,7 +219,8 @@ async def _traffic(
         token = f"bench-{index}-0"
         sent_at[token] = time.perf_counter()
         phases["first message"].sent += 1
-        await socket.send(frame(token))
+        with contextlib.suppress(ConnectionClosed):
+            await socket.send(frame(token))
 
     await asyncio.gather(*(customer(i, s) for i, s in enumerate(sockets)))
     await asyncio.sleep(2.0)
@@ -234,7 +236,10 @@ async def _traffic(
             sequence += 1
             sent_at[token] = time.perf_counter()
             phases["follow-up"].sent += 1
-            await socket.send(frame(token))
+            try:
+                await socket.send(frame(token))
+            except ConnectionClosed:
+                return  # counted as sent and never received: it shows in the table
 
     await asyncio.gather(*(chatter(i, s) for i, s in enumerate(sockets)))
     await asyncio.sleep(3.0)
@@ -251,14 +256,14 @@ async def _load_echo(port: int, *, clients: int, seconds: float, spread: float) 
     url = f"ws://127.0.0.1:{port}/echo/"
     phases = {"first message": Phase("first message"), "follow-up": Phase("follow-up")}
     sent_at: dict[str, float] = {}
-    agent = await connect(url + "?role=agent", max_queue=None)
+    agent = await connect(url + "?role=agent", max_queue=None, ping_interval=None)
 
     async def listen() -> None:
         async for text in agent:
             _record(str(text), sent_at, phases)
 
     listener = asyncio.create_task(listen())
-    sockets = await _connect_all(clients, lambda i: connect(url, max_queue=None))
+    sockets = await _connect_all(clients, lambda i: connect(url, max_queue=None, ping_interval=None))
     drains = [asyncio.create_task(_drain(s)) for s in sockets]
     await _traffic(sockets, lambda token: token, sent_at, phases, seconds=seconds, spread=spread)
     await _close_all([*sockets, agent])
@@ -280,6 +285,7 @@ async def _load_regard(
         origin=origin,  # type: ignore[arg-type]
         additional_headers={"Cookie": f"sessionid={session}"},
         max_queue=None,
+        ping_interval=None,
     )
 
     async def listen() -> None:
@@ -296,6 +302,7 @@ async def _load_regard(
             f"{base}/ws/support/chat/?key=bench-shop",
             origin=origin,  # type: ignore[arg-type]
             max_queue=None,
+            ping_interval=None,
         )
         await socket.send(json.dumps({"type": "hello"}))
         welcome = json.loads(await socket.recv())

@@ -21,11 +21,14 @@ Agent (``/ws/support/inbox/``, signed in, support role):
 
 from __future__ import annotations
 
+import asyncio
 import time
-from typing import Any
+import weakref
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlparse
 
-from channels.db import database_sync_to_async
+from channels.db import database_sync_to_async as _database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.security.websocket import OriginValidator
 from django.conf import settings
@@ -45,7 +48,29 @@ INBOX_CAPABILITY = Capability.CONVERSATION_READ
 RATE_LIMIT = 20
 RATE_WINDOW_SECONDS = 10.0
 CLOSE_REFUSED = 4403
+T = TypeVar("T")
 CLOSE_UNKNOWN_SITE = 4404
+
+
+# Database work from the sockets of one process waits here for a slot rather than at the connection
+# pool: with hundreds of chats, the pool (8 per process) would otherwise time out after 10 s.
+DATABASE_SLOTS = 6
+_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = weakref.WeakKeyDictionary()
+
+
+def database_sync_to_async(fn: Callable[..., T]) -> Callable[..., Awaitable[T]]:
+    """``channels.db.database_sync_to_async`` that never holds more than DATABASE_SLOTS connections."""
+    call = _database_sync_to_async(fn)
+
+    async def limited(*args: Any, **kwargs: Any) -> T:
+        loop = asyncio.get_running_loop()
+        gate = _slots.get(loop)
+        if gate is None:
+            gate = _slots[loop] = asyncio.Semaphore(DATABASE_SLOTS)
+        async with gate:
+            return await call(*args, **kwargs)
+
+    return limited
 
 
 def _origin(scope: dict[str, Any]) -> str:
