@@ -79,8 +79,17 @@ def test_signing_in_leads_to_customer_search(make_user: Any) -> None:
     client = Client()
     response = client.post(reverse("login"), {"username": "agnes", "password": "a long enough passphrase"})
     assert response.status_code == 302
-    assert response["Location"] == reverse("customers:search")
+    assert client.get(response["Location"]).url == reverse("customers:search")
     assert client.get(reverse("customers:search")).status_code == 200
+
+
+def test_signing_in_leads_a_marketer_to_the_campaigns(make_user: Any) -> None:
+    make_user(Role.MARKETER, username="mara", password="a long enough passphrase")
+    client = Client()
+    response = client.post(reverse("login"), {"username": "mara", "password": "a long enough passphrase"})
+    landing = client.get(response["Location"])
+    assert landing.url == reverse("outreach:campaigns")
+    assert client.get(landing.url).status_code == 200
 
 
 def test_customer_360_shows_how_to_address_them_identifiers_orders_and_timeline(make_user: Any) -> None:

@@ -6,6 +6,9 @@ from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from regard.privacy.access import has_capability
+from regard.privacy.roles import Capability
+
 
 @never_cache
 @require_GET
@@ -19,5 +22,16 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok", "database": "ok"})
 
 
+# Each role lands where it can work: marketers and analysts never read profiles,
+# so a customer search would only greet them with a 403.
+_LANDING_PAGES: tuple[tuple[Capability, str], ...] = (
+    (Capability.CUSTOMER_READ, "customers:search"),
+    (Capability.CAMPAIGN_MANAGE, "outreach:campaigns"),
+)
+
+
 def home(request: HttpRequest) -> HttpResponse:
+    for capability, page in _LANDING_PAGES:
+        if has_capability(request.user, capability):
+            return redirect(page)
     return redirect("customers:search")
