@@ -16,7 +16,9 @@ a fresh database made from one migrated template. Goal: p95 ≤ 50 ms.
     python -m tests.bench.run --only chat --scale 0.05
 
 Knobs: REGARD_BENCH_PG (server URL), REGARD_BENCH_REDIS (default redis://127.0.0.1:6379/7, flushed),
-REGARD_BENCH_CHAT_LAYERS (default "pubsub,lists"), REGARD_BENCH_WORKERS (default 2).
+REGARD_BENCH_CHAT_LAYERS (default "pubsub,lists"), REGARD_BENCH_WORKERS (default 2),
+REGARD_BENCH_CHAT_INTERVAL (mean seconds between a customer's messages, default 20),
+REGARD_BENCH_CHAT_SPREAD (seconds over which the first messages arrive, default 20; × scale).
 """
 
 from __future__ import annotations
@@ -51,8 +53,8 @@ DATABASE = "regard_bench_chat"
 TEMPLATE = "regard_bench_chat_template"
 FULL_CLIENTS = 1_000
 FULL_SECONDS = 45.0
-MEAN_INTERVAL_SECONDS = 20.0
-FIRST_MESSAGE_SPREAD_SECONDS = 20.0
+MEAN_INTERVAL_SECONDS = float(os.environ.get("REGARD_BENCH_CHAT_INTERVAL", "20"))
+FIRST_MESSAGE_SPREAD_SECONDS = float(os.environ.get("REGARD_BENCH_CHAT_SPREAD", "20"))
 GOAL_P95_MS = 50.0
 CONNECT_CONCURRENCY = 50
 REGARD = str(Path(sys.executable).with_name("regard"))
