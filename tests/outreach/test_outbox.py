@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import dkim
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 
 from regard.consent.models import Suppression
@@ -13,7 +14,7 @@ from regard.customers.models import TimelineEvent
 from regard.outreach import dkim_keys
 from regard.outreach.dispatcher import dispatch_batch, recover_stale
 from regard.outreach.models import OutboxMessage
-from regard.outreach.services import service_message_send
+from regard.outreach.services import campaigns_finish, service_message_send
 from tests.customers.factories import make_customer, unique
 from tests.outreach.helpers import enqueue_for, running_campaign, subscriber
 
@@ -181,3 +182,32 @@ def test_one_click_from_the_received_headers_stops_the_next_campaign(smtp_server
     next_row.refresh_from_db()
     assert next_row.state == State.DROPPED
     assert len(recorder.to(address)) == 1
+
+
+def test_a_campaign_is_done_once_nothing_of_it_waits_to_go_out(smtp_server, sender) -> None:
+    campaign = running_campaign()
+    first, _ = subscriber()
+    second, _ = subscriber()
+    enqueue_for(campaign, first)
+    later = enqueue_for(campaign, second)
+    later.due_at = timezone.now() + timedelta(hours=3)  # held by the gate until later: still waiting
+    later.save(update_fields=["due_at"])
+    dispatch_batch(sender=sender)
+    assert campaigns_finish() == 0
+    campaign.refresh_from_db()
+    assert campaign.state == campaign.State.RUNNING
+    OutboxMessage.objects.filter(pk=later.pk).update(state=State.DROPPED)
+    assert campaigns_finish() == 1
+    campaign.refresh_from_db()
+    assert campaign.state == campaign.State.DONE
+    assert campaigns_finish() == 0
+
+
+def test_the_dispatch_command_finishes_campaigns_when_idle(smtp_server) -> None:
+    campaign = running_campaign()
+    customer, address = subscriber()
+    enqueue_for(campaign, customer)
+    call_command("dispatch", "--once", "--relay", smtp_server[1])
+    assert smtp_server[0].to(address)
+    campaign.refresh_from_db()
+    assert campaign.state == campaign.State.DONE

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from regard.consent.services import clean_channel, clean_purpose, clean_topics
@@ -287,6 +288,22 @@ def campaign_cancel(
     campaign.save(update_fields=["state"])
     audit_record(actor=actor, action=AuditEntry.Action.UPDATE, object_type="campaign", object_id=campaign.pk, via=via, now=now, detail={"cancelled": True, "dropped": dropped})  # fmt: skip
     return dropped
+
+
+def campaigns_finish() -> int:
+    """Mark running campaigns done once nothing of theirs waits to go out; answers how many.
+
+    A message held by the gate until later (quiet hours, caps) is still pending, so its
+    campaign keeps running; one held for a person (missing data) does not keep it open.
+    """
+    waiting = OutboxMessage.objects.filter(
+        campaign=OuterRef("pk"), state__in=(OutboxMessage.State.PENDING, OutboxMessage.State.SENDING)
+    )
+    return (
+        Campaign.objects.filter(state=Campaign.State.RUNNING)
+        .exclude(Exists(waiting))
+        .update(state=Campaign.State.DONE)
+    )
 
 
 # Audience members planned per statement: memory stays flat however large the audience.

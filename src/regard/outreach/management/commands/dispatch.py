@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from regard.outreach.dispatcher import dispatch_batch
 from regard.outreach.sender import Relay, SmtpSender
+from regard.outreach.services import campaigns_finish
 
 
 class Command(BaseCommand):
@@ -34,6 +35,7 @@ class Command(BaseCommand):
                     if options["verbosity"] > 1:
                         self.stdout.write(str(dict(stats.counts)))
                     continue
+                campaigns_finish()  # idle: whatever had to go out has gone
                 if options["once"]:
                     return
                 sender.close()
