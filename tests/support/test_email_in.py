@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from regard.customers.models import Customer, TimelineEvent
 from regard.outreach.smtpd import feedback_controller
 from regard.support import inbound
-from regard.support.models import Attachment, Conversation, Message, Team
+from regard.support.models import Attachment, Conversation, Message, SlaPolicy, Team
 from tests.customers.factories import make_customer
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -296,3 +296,133 @@ def test_a_signature_whose_key_cannot_be_looked_up_is_a_temporary_error_not_a_lo
     )
     assert stored.auth_results["dkim"] == "temperror"
     assert stored.body_text == "My earphones stopped working."
+
+
+def receive(message: EmailMessage) -> Message:
+    return inbound.support_receive(mail_from="ada@example.org", rcpt_tos=[SUPPORT], data=message.as_bytes())
+
+
+def test_a_new_mail_is_stored_in_a_bounded_number_of_queries_and_its_events_recompute_the_sla_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from regard.support import sla
+
+    make_customer(identifiers=[("email", "ada@example.org")])
+    receive(mail(message_id="<warm@example.org>", subject="Warm-up"))
+    recomputes: list[int] = []
+    original = sla.sla_recompute
+
+    def counting(*, conversation_id: int, now: Any = None) -> Any:
+        recomputes.append(conversation_id)
+        return original(conversation_id=conversation_id, now=now)
+
+    monkeypatch.setattr(sla, "sla_recompute", counting)
+    with CaptureQueriesContext(connection) as queries:
+        first = receive(mail(message_id="<q1@example.org>", subject="Question"))
+    stored = [q["sql"] for q in queries.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
+    # conversation.created and message.created of one new mail: the due times are computed once.
+    assert recomputes == [first.conversation_id]
+    assert len(stored) <= 26, "\n".join(stored)
+    # A second customer message while the first still waits cannot move a due time.
+    receive(mail("And another thing", message_id="<q2@example.org>", In_Reply_To="<q1@example.org>"))
+    assert recomputes == [first.conversation_id]
+    assert Message.objects.filter(conversation_id=first.conversation_id).count() == 2
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Auto_Submitted": "auto-replied"},
+        {"Auto_Submitted": "auto-generated"},
+        {"X_Autoreply": "yes"},
+        {"Precedence": "auto_reply"},
+        {"Precedence": "bulk"},
+        {"subject": "Out of Office: Re: Broken earphones"},
+        {"subject": "Abwesenheitsnotiz: Kopfhörer"},
+    ],
+)
+def test_an_auto_reply_is_kept_but_does_not_reopen_or_start_the_next_response_clock(
+    headers: dict[str, str],
+) -> None:
+    from django.utils import timezone
+
+    from regard.support import services
+
+    SlaPolicy.objects.get_or_create(
+        team=None,
+        kind="",
+        priority="",
+        defaults={"first_response_minutes": 960, "next_response_minutes": 960, "resolution_minutes": 4800},
+    )
+    first = receive(mail(message_id="<c1@example.org>"))
+    conversation = first.conversation
+    # Answered (the reply itself is tested with the outbox) and resolved.
+    Conversation.objects.filter(pk=conversation.pk).update(
+        first_response_at=timezone.now(), awaiting_reply_since=None
+    )
+    services.conversation_set_status(actor=None, conversation=conversation, status="resolved")
+    subject = headers.pop("subject", "Re: Broken earphones")
+    auto = receive(
+        mail(
+            "I am away until Monday.",
+            subject=subject,
+            message_id="<a1@example.org>",
+            In_Reply_To="<c1@example.org>",
+            **headers,
+        )
+    )
+    conversation.refresh_from_db()
+    assert auto.conversation_id == conversation.pk
+    assert auto.is_automated
+    assert conversation.status == "resolved"
+    assert conversation.reopen_count == 0
+    assert conversation.awaiting_reply_since is None
+    assert conversation.next_response_due_at is None
+    assert conversation.customer_message_count == 1
+
+    person = receive(
+        mail(
+            "It broke again.",
+            subject="Re: Broken earphones",
+            message_id="<c2@example.org>",
+            In_Reply_To="<c1@example.org>",
+        )
+    )
+    conversation.refresh_from_db()
+    assert not person.is_automated
+    assert conversation.status == "open"
+    assert conversation.reopen_count == 1
+    assert conversation.awaiting_reply_since == person.created_at
+    assert conversation.next_response_due_at is not None
+
+
+def test_mail_without_a_readable_sender_shares_one_profile_per_sender_as_written() -> None:
+    def unreadable(sender: str, message_id: str) -> Message:
+        data = (
+            f"From: {sender}\r\nTo: help@shop.test\r\nSubject: Hello\r\nMessage-ID: <{message_id}>\r\n\r\nhi\r\n"
+        ).encode()
+        return inbound.support_receive(mail_from="", rcpt_tos=[SUPPORT], data=data)
+
+    first = unreadable("Shop Robot", "u1@x.example")
+    second = unreadable("Shop Robot", "u2@x.example")
+    other = unreadable("undisclosed-recipients:;", "u3@x.example")
+    assert first.conversation.customer_id == second.conversation.customer_id
+    assert other.conversation.customer_id != first.conversation.customer_id
+    assert Customer.objects.count() == 2
+    assert "Shop Robot" in first.sender_address  # shown to the agent as it came
+    unknown = first.conversation.customer
+    assert (unknown.preferred_name, unknown.source) == ("Unknown sender", inbound.UNKNOWN_SENDER_SOURCE)
+    assert not unknown.identifiers.exists()
+
+    # Nothing at all to go by (no From, no envelope sender): still one shared profile, not one per mail.
+    blank = [
+        inbound.support_receive(
+            mail_from="", rcpt_tos=[SUPPORT], data=f"Subject: x{i}\r\n\r\nbody\r\n".encode()
+        )
+        for i in range(2)
+    ]
+    assert blank[0].conversation.customer_id == blank[1].conversation.customer_id
+    assert Customer.objects.count() == 3

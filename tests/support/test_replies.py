@@ -129,3 +129,40 @@ def test_threading_headers_take_only_well_formed_ids_and_addresses() -> None:
         }
     ) == [("References", "<a@x>\r\n <b@y>")]
     assert threading_headers({}) == []
+
+
+def test_a_reply_goes_to_the_customers_own_address_they_last_wrote_from_and_never_to_a_stranger(
+    request: pytest.FixtureRequest, make_user: Any
+) -> None:
+    relay: tuple[Recorder, str] = request.getfixturevalue("smtp_server")
+    smtp_sender = request.getfixturevalue("sender")
+    recorder, _ = relay
+    agent = make_user(Role.AGENT)
+    make_customer(identifiers=[("email", "ada@example.org"), ("email", "Ada@Work.example")])
+    data = (
+        b"From: Ada <Ada@Work.example>\r\nTo: help@shop.test\r\nSubject: Broken earphones\r\n"
+        b"Message-ID: <w1@work.example>\r\n\r\nThe left one is silent.\r\n"
+    )
+    conversation = inbound.support_receive(
+        mail_from="ada@work.example", rcpt_tos=[SUPPORT], data=data
+    ).conversation
+    services.reply_send(
+        actor=agent, conversation=conversation, body_text="Dear Ada, a new pair is coming.", override=True
+    )
+    assert dispatch_batch(sender=smtp_sender)["sent"] == 1
+    assert len(recorder.to("ada@work.example")) == 1
+    assert recorder.to("ada@example.org") == []
+    assert OutboxMessage.objects.get().to_address == "ada@work.example"
+
+    # Someone else answers in the thread: that address is not the customer's, so it is not used.
+    stranger = (
+        b"From: mallory@elsewhere.example\r\nTo: help@shop.test\r\nSubject: Re: Broken earphones\r\n"
+        b"Message-ID: <s1@elsewhere.example>\r\nIn-Reply-To: <w1@work.example>\r\n\r\nSend it to me.\r\n"
+    )
+    inbound.support_receive(mail_from="mallory@elsewhere.example", rcpt_tos=[SUPPORT], data=stranger)
+    services.reply_send(
+        actor=agent, conversation=conversation, body_text="Dear Ada, it ships today.", override=True
+    )
+    assert dispatch_batch(sender=smtp_sender)["sent"] == 1
+    assert recorder.to("mallory@elsewhere.example") == []
+    assert len(recorder.to("ada@example.org")) == 1

@@ -29,8 +29,9 @@ from django.utils import timezone
 
 from regard.consent.hashing import identifier_hash
 from regard.consent.models import ConsentEvent, PreferenceChange, Suppression
+from regard.consent.selectors import suppressed_hashes
 from regard.consent.tokens import link_token
-from regard.customers.models import TimelineEvent
+from regard.customers.models import Identifier, TimelineEvent
 from regard.outreach import brake, dkim_keys, gate, journeys, mime
 from regard.outreach.models import Campaign, Journey, OutboxMessage
 from regard.outreach.render import MissingData, customer_context, render
@@ -155,6 +156,22 @@ def _with_contact(recipient: Recipient, row: OutboxMessage, now: datetime) -> No
     recipient.state = dataclasses.replace(recipient.state, history=(*recipient.state.history, contact))
 
 
+def _preferred(row: OutboxMessage, recipient: Recipient) -> Recipient:
+    """A service message may name which of the person's own addresses to use (``to_address`` in
+    its context: a support reply goes where the customer last wrote from). Any other address is
+    ignored; the gate then sees that address's suppression like any other."""
+    wanted = str((row.context or {}).get("to_address") or "").strip().lower()
+    if row.is_marketing or not wanted or wanted == recipient.address:
+        return recipient
+    if not Identifier.objects.filter(
+        customer_id=row.customer_id, kind="email", value_normalised=wanted
+    ).exists():
+        return recipient
+    reason = suppressed_hashes([identifier_hash(wanted)]).get(identifier_hash(wanted))
+    state = dataclasses.replace(recipient.state, has_address=True, suppression_reason=reason)
+    return dataclasses.replace(recipient, address=wanted, state=state)
+
+
 def _decide_and_prepare(
     rows: list[OutboxMessage],
     recipients: dict[int, Recipient],
@@ -168,7 +185,8 @@ def _decide_and_prepare(
     prepared: list[Prepared] = []
     for row in rows:
         campaign = campaigns.get(row.campaign_id) if row.campaign_id else None
-        recipient = recipients[row.customer_id]
+        shared = recipients[row.customer_id]
+        recipient = _preferred(row, shared)
         decision = gate.decide(message_facts(row, campaign), recipient.state, now, policy)
         row.gate_outcome = decision.outcome.value
         row.gate_reasons = _reasons_json(decision)
@@ -199,6 +217,8 @@ def _decide_and_prepare(
         row.state, row.claimed_at, row.attempts = State.SENDING, now, row.attempts + 1
         row.to_address = recipient.address
         _with_contact(recipient, row, now)
+        if recipient is not shared:
+            _with_contact(shared, row, now)
         prepared.append(
             Prepared(
                 row, recipient, envelope, Clearance(row.pk, decision), identifier_hash(recipient.address)

@@ -46,6 +46,7 @@ from dkim.dnsplug import get_txt
 
 from regard.customers import services as customer_services
 from regard.customers.models import Customer
+from regard.customers.selectors import customer_current
 from regard.errors import InvalidInput
 from regard.support import services
 from regard.support.models import Conversation, Message, Team
@@ -53,6 +54,9 @@ from regard.support.models import Conversation, Message, Team
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE_BYTES = 10_000_000
+# A DKIM key lookup that does not answer quickly is a temporary error, not a stalled listener.
+DNS_TIMEOUT_SECONDS = 2
+UNKNOWN_SENDER_SOURCE = "email-unknown-sender"
 TOKEN_IN_SUBJECT = re.compile(r"\[#([0-9a-z]{6,32})\]", re.IGNORECASE)
 _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
 _STRUCTURAL_DEFECTS = (
@@ -88,6 +92,7 @@ def team_for(rcpt_tos: list[str]) -> Team | None:
 class ParsedMail:
     from_address: str = ""
     from_name: str = ""
+    raw_from: str = ""  # the sender as written, even when no address can be read from it
     subject: str = ""
     message_id: str = ""
     in_reply_to: str = ""
@@ -151,6 +156,25 @@ def _header(message: EmailMessage, name: str) -> str:
         return " ".join(str(v) for v in raw)
 
 
+_AUTO_SUBJECT = re.compile(
+    r"^\s*(out of (the )?office|automatic reply|auto(matic)?[- ]?re(ply|sponse)|auto:|abwesenheitsnotiz"
+    r"|automatische antwort|r[ée]ponse automatique|absence du bureau)",
+    re.IGNORECASE,
+)
+
+
+def is_automatic_reply(message: EmailMessage, subject: str) -> bool:
+    """Mail no person wrote (RFC 3834 Auto-Submitted, the common X-Autoreply/X-Autorespond and
+    Precedence conventions, and out-of-office subjects)."""
+    auto = _header(message, "Auto-Submitted").lower()
+    precedence = _header(message, "Precedence").lower()
+    if auto not in ("", "no") or precedence in ("bulk", "junk", "auto_reply", "list"):
+        return True
+    if _header(message, "X-Autoreply") or _header(message, "X-Autorespond"):
+        return True
+    return bool(_AUTO_SUBJECT.match(subject))
+
+
 def parse_mail(data: bytes) -> ParsedMail:
     """Everything a support message needs; on failure, what could be read plus ``parse_error``."""
     parsed = ParsedMail()
@@ -170,15 +194,14 @@ def parse_mail(data: bytes) -> ParsedMail:
         parsed.message_id = next(iter(_ids(_header(message, "Message-ID"))), "")
         parsed.in_reply_to = next(iter(_ids(_header(message, "In-Reply-To"))), "")
         parsed.references = _ids(_header(message, "References"))
+        parsed.raw_from = (_header(message, "Reply-To") or _header(message, "From"))[:320]
         try:
-            addresses = getaddresses([_header(message, "Reply-To") or _header(message, "From")])
+            addresses = getaddresses([parsed.raw_from])
         except (ValueError, IndexError):
             addresses = []
         if addresses and "@" in addresses[0][1]:
             parsed.from_name, parsed.from_address = addresses[0][0], addresses[0][1]
-        auto = _header(message, "Auto-Submitted").lower()
-        precedence = _header(message, "Precedence").lower()
-        parsed.is_automated = (auto not in ("", "no")) or precedence in ("bulk", "junk", "auto_reply", "list")
+        parsed.is_automated = is_automatic_reply(message, parsed.subject)
         if defects:
             parsed.parse_error = "broken MIME structure: " + ", ".join(sorted(set(defects)))
             return parsed
@@ -235,7 +258,7 @@ def authentication_results(data: bytes, *, dnsfunc: DnsFunc | None = None) -> di
         lookup_failures: list[Exception] = []
         resolve = dnsfunc or get_txt
 
-        def lookup(name: bytes, timeout: int = 5) -> Any:
+        def lookup(name: bytes, timeout: int = DNS_TIMEOUT_SECONDS) -> Any:
             try:
                 return resolve(name, timeout=timeout)
             except Exception as error:
@@ -243,7 +266,7 @@ def authentication_results(data: bytes, *, dnsfunc: DnsFunc | None = None) -> di
                 raise
 
         try:
-            verified = dkim.verify(data, dnsfunc=lookup, timeout=5)
+            verified = dkim.verify(data, dnsfunc=lookup, timeout=DNS_TIMEOUT_SECONDS)
             results["dkim"] = "pass" if verified else ("temperror" if lookup_failures else "fail")
         except Exception as error:
             results["dkim"] = "temperror" if lookup_failures else "permerror"
@@ -283,11 +306,33 @@ def _sender(parsed: ParsedMail, mail_from: str, now: datetime) -> tuple[Customer
         except InvalidInput:
             continue
         return customer, address
-    # No usable address at all: the message is still kept, on a profile of its own.
-    customer = customer_services.customer_create(
-        actor=None, source="email", via="email", now=now, preferred_name="Unknown sender"
+    written = " ".join((parsed.raw_from or mail_from).split())[:320]
+    return _unknown_sender(written, now), written
+
+
+def _unknown_sender(written: str, now: datetime) -> Customer:
+    """No readable address: the message is still kept, on one "Unknown sender" profile per sender
+    as written (so the same unreadable From does not make a new profile with every mail, and
+    an agent sees it as it came; identity resolution or an agent can merge the profile later)."""
+    earlier = (
+        Message.objects.filter(
+            direction=Message.Direction.IN,
+            sender_address=written,
+            conversation__channel=Conversation.Channel.EMAIL,
+            conversation__customer__source=UNKNOWN_SENDER_SOURCE,
+        )
+        .values_list("conversation__customer", flat=True)
+        .first()
     )
-    return customer, parsed.from_address or mail_from
+    if earlier is not None:
+        return customer_current(Customer.objects.get(pk=earlier))
+    return customer_services.customer_create(
+        actor=None,
+        source=UNKNOWN_SENDER_SOURCE,
+        via="email",
+        now=now,
+        preferred_name="Unknown sender",
+    )
 
 
 def support_receive(
@@ -312,6 +357,7 @@ def support_receive(
                 return again  # the same mail delivered twice (a retry after a lost answer)
         conversation = _thread(parsed)
         sender_address = parsed.from_address or mail_from.strip("<>")
+        opened_here = conversation is None
         if conversation is None:
             customer, sender_address = _sender(parsed, mail_from, now)
             subject = TOKEN_IN_SUBJECT.sub("", parsed.subject).strip() or "(no subject)"
@@ -336,6 +382,7 @@ def support_receive(
             attachments=parsed.attachments,
             sender_address=sender_address,
             is_automated=parsed.is_automated,
+            conversation_locked=opened_here,
             now=now,
         )
     if parsed.parse_error:

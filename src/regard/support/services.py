@@ -185,11 +185,16 @@ def message_receive(
     attachments: Sequence[AttachmentInput] = (),
     sender_address: str = "",
     is_automated: bool = False,
+    conversation_locked: bool = False,
     now: datetime | None = None,
 ) -> Message:
-    """A customer's message: it reopens a resolved or closed conversation and waits for an answer."""
+    """A customer's message: it reopens a resolved or closed conversation and waits for an answer.
+
+    ``conversation_locked``: the caller already holds the row (it opened the conversation in the
+    same transaction), so it is not read again."""
     now = now or timezone.now()
-    conversation = _locked(conversation)
+    if not conversation_locked:
+        conversation = _locked(conversation)
     message = Message.objects.create(
         conversation=conversation,
         direction=Message.Direction.IN,
@@ -215,8 +220,10 @@ def message_receive(
         )
         for a in attachments
     )
-    reopened = not conversation.is_open
-    status_changed = (
+    # An auto-reply (out of office, "we received your mail") is kept and shown, but it is nobody
+    # writing: it neither reopens a finished conversation nor starts a wait for an answer.
+    reopened = not conversation.is_open and not is_automated
+    status_changed = not is_automated and (
         conversation.status != Conversation.Status.OPEN and conversation.status != Conversation.Status.NEW
     )
     if reopened:
@@ -226,12 +233,25 @@ def message_receive(
         conversation.resolution_started_at = now  # the resolution target counts again from here
     if status_changed:
         conversation.status = Conversation.Status.OPEN
-    conversation.customer_message_count += 1
-    conversation.last_customer_message_at = now
-    if conversation.awaiting_reply_since is None:
-        conversation.awaiting_reply_since = now
+    if not is_automated:
+        conversation.customer_message_count += 1
+        conversation.last_customer_message_at = now
+        if conversation.awaiting_reply_since is None:
+            conversation.awaiting_reply_since = now
     conversation.updated_at = now
-    conversation.save()
+    conversation.save(
+        update_fields=[
+            "reopen_count",
+            "resolved_at",
+            "closed_at",
+            "resolution_started_at",
+            "status",
+            "customer_message_count",
+            "last_customer_message_at",
+            "awaiting_reply_since",
+            "updated_at",
+        ]
+    )
     timeline_append(
         customer=conversation.customer,
         kind="conversation.message_received",
@@ -239,6 +259,7 @@ def message_receive(
         summary=(
             f"Message received on [#{conversation.token}]"
             + (" (could not be read; kept as received)" if parse_error else "")
+            + (" (automatic reply)" if is_automated else "")
             + (" — reopened" if reopened else "")
         ),
         occurred_at=now,
@@ -407,6 +428,25 @@ def _thread_ids(conversation: Conversation) -> tuple[str, list[str]]:
     return latest.message_id, [*chain, latest.message_id][-20:]
 
 
+def last_sender_address(conversation: Conversation) -> str:
+    """The address the customer last wrote from on this conversation (normalised), if any.
+
+    The outbox uses it only when it is one of the person's own identifiers."""
+    latest = (
+        conversation.messages.filter(direction=Message.Direction.IN, is_automated=False)
+        .exclude(sender_address="")
+        .order_by("-created_at", "-id")
+        .values_list("sender_address", flat=True)
+        .first()
+    )
+    if not latest:
+        return ""
+    try:
+        return normalise.normalise_email(latest, field="to_address")
+    except InvalidInput:
+        return ""
+
+
 @transaction.atomic
 def reply_send(
     *,
@@ -453,6 +493,7 @@ def reply_send(
                 "in_reply_to": in_reply_to,
                 "references": references,
                 "reply_to": support_address_for(conversation),
+                "to_address": last_sender_address(conversation),
                 "conversation": conversation.pk,
             },
             dedupe_key=dedupe_key,

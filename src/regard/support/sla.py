@@ -12,6 +12,7 @@ target was met; ``SlaAlert`` makes a timer that runs twice alert once.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -214,8 +215,40 @@ def sla_recompute(*, conversation_id: int, now: datetime | None = None) -> Conve
     return conversation
 
 
+# What the due times depend on, per conversation, as this process last computed them. An event that
+# leaves all of it unchanged (a note, a second customer message while one already waits, the
+# "created" and "message" events of one new mail) cannot move a due time, so it skips the
+# recompute. Entries expire so a changed policy or calendar is still picked up by the next event.
+_SLA_INPUTS = (
+    "team_id",
+    "kind",
+    "priority",
+    "status",
+    "created_at",
+    "first_response_at",
+    "awaiting_reply_since",
+    "resolution_started_at",
+    "first_response_due_at",
+    "next_response_due_at",
+    "resolution_due_at",
+)
+_INPUTS_TTL_SECONDS = 60.0
+_last_inputs: dict[int, tuple[float, tuple[Any, ...]]] = {}
+
+
 def on_conversation_event(event: str, conversation_id: int, message_id: int | None) -> None:
-    sla_recompute(conversation_id=conversation_id)
+    row = Conversation.objects.filter(pk=conversation_id).values_list(*_SLA_INPUTS).first()
+    if row is None:
+        return
+    clock = time.monotonic()
+    seen = _last_inputs.get(conversation_id)
+    if seen is not None and seen[1] == row and clock - seen[0] < _INPUTS_TTL_SECONDS:
+        return
+    done = sla_recompute(conversation_id=conversation_id)
+    if done is not None:
+        if len(_last_inputs) > 10_000:
+            _last_inputs.clear()
+        _last_inputs[conversation_id] = (clock, tuple(getattr(done, name) for name in _SLA_INPUTS))
 
 
 register_conversation_event(on_conversation_event)
