@@ -167,7 +167,13 @@ def test_marketers_and_analysts_cannot_read_or_write_conversations(api_for: Any)
     assert not AuditEntry.objects.filter(action="read", object_type="conversation").exists()
 
 
-def test_only_admins_manage_webhooks_and_bad_ones_name_the_field(admin_api: Any, agent_api: Any) -> None:
+def test_only_admins_manage_webhooks_and_bad_ones_name_the_field(
+    admin_api: Any, agent_api: Any, settings: Any
+) -> None:
+    settings.REGARD_WEBHOOKS_ALLOW_PRIVATE = False
+    refused = admin_api.post("webhooks", {"url": "http://127.0.0.1:9/hook"})
+    assert (refused.status_code, refused.json()["field"]) == (422, "url")
+    settings.REGARD_WEBHOOKS_ALLOW_PRIVATE = True  # a local receiver, as in development
     assert agent_api.get("webhooks").status_code == 403
     created = admin_api.post(
         "webhooks", {"url": "http://127.0.0.1:9/hook", "events": ["conversation.created"]}

@@ -15,13 +15,19 @@ import pytest
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
+from regard.errors import InvalidInput
 from regard.privacy.roles import Role
 from regard.support import services, webhooks
-from regard.support.models import WebhookDelivery
+from regard.support.models import WebhookDelivery, WebhookEndpoint
 from tests.customers.factories import make_customer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 SECRET = "s3cret-for-the-receiver-0123456789"
+
+
+@pytest.fixture(autouse=True)
+def _local_receiver_allowed(settings: Any) -> None:
+    settings.REGARD_WEBHOOKS_ALLOW_PRIVATE = True  # the receiver below listens on loopback
 
 
 @dataclass
@@ -151,4 +157,61 @@ def test_the_worker_task_delivers(receiver: Receiver) -> None:
     services.conversation_open(customer=make_customer(), channel="email", via="api")
     delivery = WebhookDelivery.objects.get()
     assert webhook_deliver.call(delivery.pk) == "delivered"
+    assert len(receiver.requests) == 1
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ftp://hooks.example.com/x",
+        "file:///etc/passwd",
+        "javascript:alert(1)",
+        "http://127.0.0.1:8000/hook",
+        "http://localhost/hook",
+        "http://10.1.2.3/hook",
+        "http://192.168.0.10/hook",
+        "http://169.254.169.254/latest/meta-data",
+        "http://[::1]/hook",
+        "http://[::ffff:127.0.0.1]/hook",
+        "http://0.0.0.0/hook",
+        "http://host:notaport/hook",
+    ],
+)
+def test_non_http_schemes_and_private_hosts_are_refused_naming_the_url(settings: Any, url: str) -> None:
+    settings.REGARD_WEBHOOKS_ALLOW_PRIVATE = False
+    with pytest.raises(InvalidInput) as refused:
+        webhooks.endpoint_create(url=url)
+    assert refused.value.field == "url"
+    assert not WebhookEndpoint.objects.exists()
+
+
+def test_a_public_address_is_accepted(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings.REGARD_WEBHOOKS_ALLOW_PRIVATE = False
+    monkeypatch.setattr(
+        webhooks.socket, "getaddrinfo", lambda *a, **k: [(2, 1, 6, "", ("93.184.215.14", 443))]
+    )
+    assert webhooks.endpoint_create(url="https://hooks.example.com/regard").pk
+
+
+def test_a_host_that_turns_private_after_creation_is_refused_at_delivery(
+    receiver: Receiver, settings: Any, make_user: Any
+) -> None:
+    webhooks.endpoint_create(url=receiver.url, secret=SECRET)  # allowed while the setting is on
+    settings.REGARD_WEBHOOKS_ALLOW_PRIVATE = False
+    services.conversation_open(customer=make_customer(), channel="email", subject="Broken", via="api")
+    delivery = WebhookDelivery.objects.get()
+    assert webhooks.deliver(delivery.pk) == WebhookDelivery.State.FAILED
+    delivery.refresh_from_db()
+    assert "private" in delivery.last_error
+    assert receiver.requests == []
+
+
+def test_a_redirect_is_not_followed(receiver: Receiver, make_user: Any) -> None:
+    webhooks.endpoint_create(url=receiver.url, secret=SECRET)
+    receiver.answers = [302]
+    services.conversation_open(customer=make_customer(), channel="email", subject="Broken", via="api")
+    delivery = WebhookDelivery.objects.get()
+    assert webhooks.deliver(delivery.pk) == WebhookDelivery.State.PENDING
+    delivery.refresh_from_db()
+    assert delivery.last_error == "HTTP 302"
     assert len(receiver.requests) == 1

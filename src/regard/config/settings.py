@@ -228,6 +228,8 @@ REGARD_SMTPD_HOST = env("REGARD_SMTPD_HOST", "127.0.0.1")
 REGARD_SMTPD_PORT = int(env("REGARD_SMTPD_PORT", "2526"))
 # Addresses the support desk takes mail for at `regard smtpd`, besides each team's support address.
 REGARD_SUPPORT_ADDRESSES = env_list("REGARD_SUPPORT_ADDRESSES")
+# Support webhooks may reach loopback/private/link-local hosts (local development and tests only).
+REGARD_WEBHOOKS_ALLOW_PRIVATE = env_bool("REGARD_WEBHOOKS_ALLOW_PRIVATE", default=False)
 # S12: a campaign or journey whose complaints pass this share of messages sent pauses itself.
 REGARD_BRAKE_COMPLAINT_RATE = float(env("REGARD_BRAKE_COMPLAINT_RATE", "0.003"))
 if not 0 < REGARD_BRAKE_COMPLAINT_RATE < 1:

@@ -18,15 +18,18 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
 import secrets
+import socket
 import urllib.error
 import urllib.request
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
@@ -40,6 +43,16 @@ EVENTS = ("conversation.created", "message.created", "conversation.resolved")
 MAX_ATTEMPTS = 6
 BACKOFF_SECONDS = 30
 TIMEOUT_SECONDS = 10
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirect is an answer like any other non-2xx (retried), never followed elsewhere."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_opener = urllib.request.build_opener(_NoRedirect)
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -59,10 +72,50 @@ def verify(secret: str, header: str, body: bytes, *, now: int, tolerance: int = 
     return hmac.compare_digest(sign(secret, timestamp, body), f"t={timestamp},v1={parts.get('v1', '')}")
 
 
-def endpoint_create(*, url: str, events: list[str] | None = None, secret: str = "") -> WebhookEndpoint:
+def _url_parts(url: str) -> SplitResult:
     parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    try:
+        parts.port  # noqa: B018 - a malformed port raises here
+    except ValueError:
+        raise InvalidInput("url: the port is not a number between 0 and 65535.", field="url") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InvalidInput("url: an http(s) URL.", field="url")
+    return parts
+
+
+def _not_public(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return not ip.is_global or ip.is_multicast
+
+
+def url_check(url: str) -> str:
+    """Refuse what a webhook must not reach: other schemes than http(s) and, unless
+    ``REGARD_WEBHOOKS_ALLOW_PRIVATE`` is set, hosts that resolve to a loopback, private,
+    link-local or otherwise non-public address (the server's own network). Checked when an
+    endpoint is created and again before every delivery."""
+    parts = _url_parts(url)
+    if settings.REGARD_WEBHOOKS_ALLOW_PRIVATE:
+        return url.strip()
+    host = parts.hostname or ""
+    try:
+        infos = socket.getaddrinfo(host, parts.port or 443, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as error:
+        raise InvalidInput(f"url: the host '{host}' cannot be resolved ({error}).", field="url") from None
+    refused = sorted({str(info[4][0]) for info in infos if _not_public(str(info[4][0]))})
+    if refused:
+        raise InvalidInput(
+            f"url: the host '{host}' resolves to a loopback, private or link-local address "
+            f"({', '.join(refused)}); webhooks go to public addresses only "
+            "(REGARD_WEBHOOKS_ALLOW_PRIVATE=true allows them).",
+            field="url",
+        )
+    return url.strip()
+
+
+def endpoint_create(*, url: str, events: list[str] | None = None, secret: str = "") -> WebhookEndpoint:
+    _url_parts(url)
     chosen = list(events or EVENTS)
     for index, event in enumerate(chosen):
         if event not in EVENTS:
@@ -73,6 +126,7 @@ def endpoint_create(*, url: str, events: list[str] | None = None, secret: str = 
         raise InvalidInput(
             "secret: at least 16 characters (or leave it out for a random one).", field="secret"
         )
+    url_check(url)
     return WebhookEndpoint.objects.create(
         url=url.strip(), secret=secret or secrets.token_hex(32), events=chosen, active=True
     )
@@ -169,7 +223,17 @@ def deliver(delivery_id: int, *, now: datetime | None = None) -> str:
         )
         error = ""
         try:
-            with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
+            url_check(endpoint.url)  # again now: what the name resolves to may have changed
+        except InvalidInput as refused:
+            delivery.attempts += 1
+            delivery.state = WebhookDelivery.State.FAILED
+            delivery.last_error = refused.message[:500]
+            delivery.next_attempt_at = None
+            delivery.save()
+            log.warning("webhook delivery %s refused: %s", delivery.pk, delivery.last_error)
+            return delivery.state
+        try:
+            with _opener.open(request, timeout=TIMEOUT_SECONDS) as response:
                 status = response.status
         except urllib.error.HTTPError as failed:
             status, error = failed.code, f"HTTP {failed.code}"
