@@ -26,7 +26,7 @@ from regard.support.models import ChatSite, Conversation, Message
 from tests.customers.factories import make_customer
 
 # Hooks run after commit and the consumers use their own database connections: real transactions.
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 ORIGIN = b"https://shop.example.com"
 SECRET = "shop-secret-0123456789"
