@@ -72,7 +72,9 @@ def test_serve_starts_web_worker_dispatcher_and_smtpd_on_an_empty_embedded_datab
             with smtplib.SMTP("127.0.0.1", smtpd_port, timeout=10) as smtp:
                 assert smtp.noop()[0] == 250
             # The demo's support address takes mail at the same listener and files it as a conversation.
-            assert f"support     mail support@regard.localhost at smtp://127.0.0.1:{smtpd_port}" in output, output
+            assert f"support     mail support@regard.localhost at smtp://127.0.0.1:{smtpd_port}" in output, (
+                output
+            )
             with smtplib.SMTP("127.0.0.1", smtpd_port, timeout=10) as smtp:
                 smtp.sendmail(
                     "visitor@example.com",
