@@ -1,40 +1,23 @@
 from django.contrib import admin
 
 from regard.outreach.models import Campaign, InboundFeedback, Journey
+from regard.web.admin_base import AuditedReadOnlyAdmin, ReadOnlyAdmin
 
 
 @admin.register(InboundFeedback)
-class InboundFeedbackAdmin(admin.ModelAdmin):
+class InboundFeedbackAdmin(AuditedReadOnlyAdmin):
     """Bounces, complaints and unsubscribe mail as received; written only by outreach.feedback."""
 
     list_display = ("received_at", "kind", "status", "rcpt_to", "outbox_message_id", "customer_id", "detail")
     list_filter = ("kind", "status")
     readonly_fields = [field.name for field in InboundFeedback._meta.fields]
 
-    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False
 
-    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False
-
-    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
-        return False
-
-
-class BrakeVisibleAdmin(admin.ModelAdmin):
+class BrakeVisibleAdmin(ReadOnlyAdmin):
     """Campaigns and journeys as they run; the anomaly brake's reason is shown in the list (S12).
 
     Read-only: they change through the API and services, never through admin hooks.
     """
-
-    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False
-
-    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False
-
-    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
-        return False
 
 
 @admin.register(Campaign)

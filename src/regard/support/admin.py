@@ -18,6 +18,7 @@ from regard.support.models import (
     WebhookEndpoint,
 )
 from regard.support.sla import team_calendar_check
+from regard.web.admin_base import AuditedReadOnlyAdmin, ReadOnlyAdmin
 
 
 class TeamForm(forms.ModelForm):
@@ -80,19 +81,8 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     list_display = ("url", "events", "active")
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False
-
-    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False
-
-    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
-        return False
-
-
 @admin.register(Conversation)
-class ConversationAdmin(ReadOnlyAdmin):
+class ConversationAdmin(AuditedReadOnlyAdmin):
     list_display = (
         "token",
         "subject",
@@ -109,8 +99,11 @@ class ConversationAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Message)
-class MessageAdmin(ReadOnlyAdmin):
+class MessageAdmin(AuditedReadOnlyAdmin):
     """Unreadable mail (parse_error set) is listed here too, with its raw text."""
+
+    customer_field = "conversation.customer_id"
+    list_select_related = ("conversation",)
 
     list_display = ("created_at", "conversation_id", "direction", "sender_address", "parse_error")
     list_filter = ("direction",)
