@@ -86,8 +86,10 @@ def test_serve_starts_web_worker_dispatcher_and_smtpd_on_an_empty_embedded_datab
             assert {"Hello desk", "Earphones stopped working"} <= subjects
             with sqlite3.connect(tmp_path / "regard.sqlite3") as db:
                 campaigns = db.execute("select state from outreach_campaign").fetchall()
-            # A draft to preview and launch by hand, and one launched at start so progress moves.
-            assert sorted(campaigns) == [("draft",), ("running",)]
+            # A draft to preview and launch by hand, and one launched at start so progress moves
+            # (done once the dispatcher has nothing of it left to send).
+            states = sorted(state for (state,) in campaigns)
+            assert states in (["draft", "running"], ["done", "draft"])
             password = (tmp_path / "admin-credentials.txt").read_text().strip()
             assert password
             assert password in output
