@@ -1,13 +1,15 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+import socket
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
+from regard.outreach.smtpd import feedback_controller
 from regard.privacy.roles import Role
 from regard.privacy.services import token_create, user_create
 
@@ -83,3 +85,17 @@ def agent_api(api_for: Callable[..., ApiClient]) -> ApiClient:
 @pytest.fixture
 def anonymous_api(db: None) -> ApiClient:
     return ApiClient(None)
+
+
+@pytest.fixture
+def listener() -> Iterator[int]:
+    """Regard's own SMTP listener (feedback and support mail) on a free loopback port."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = feedback_controller(host="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield port
+    finally:
+        controller.stop()

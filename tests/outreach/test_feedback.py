@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import smtplib
-import socket
-from collections.abc import Iterator
 from urllib.parse import unquote
 
 import pytest
@@ -17,25 +15,11 @@ from regard.outreach import feedback
 from regard.outreach.dispatcher import dispatch_batch
 from regard.outreach.models import InboundFeedback, OutboxMessage
 from regard.outreach.sender import SmtpSender
-from regard.outreach.smtpd import feedback_controller
 from tests.outreach.conftest import Recorder
 from tests.outreach.helpers import enqueue_for, running_campaign, subscriber
 
 pytestmark = pytest.mark.django_db(transaction=True)
 DOMAIN = "mail.regard.test"
-
-
-@pytest.fixture
-def listener() -> Iterator[int]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = feedback_controller(host="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield port
-    finally:
-        controller.stop()
 
 
 def _send(port: int, *, to: str, data: bytes, mail_from: str = "MAILER-DAEMON@mx.example.org") -> None:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import smtplib
-import socket
-from collections.abc import Iterator
 from email.message import EmailMessage
 from typing import Any
 
@@ -14,7 +12,6 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from regard.customers.models import Customer, TimelineEvent
-from regard.outreach.smtpd import feedback_controller
 from regard.support import inbound
 from regard.support.models import Attachment, Conversation, Message, SlaPolicy, Team
 from tests.customers.factories import make_customer
@@ -27,19 +24,6 @@ SUPPORT = "help@shop.test"
 def _support_settings(settings: Any) -> None:
     settings.REGARD_SUPPORT_ADDRESSES = [SUPPORT]
     settings.REGARD_MAIL_DOMAIN = "mail.regard.test"
-
-
-@pytest.fixture
-def listener() -> Iterator[int]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = feedback_controller(host="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield port
-    finally:
-        controller.stop()
 
 
 def send(port: int, data: bytes, *, to: str = SUPPORT, mail_from: str = "ada@example.org") -> None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -124,3 +126,19 @@ def feedback_controller(*, host: str, port: int) -> Controller:
         data_size_limit=max([feedback.MAX_MESSAGE_BYTES, *(route.max_bytes for route in _routes.values())]),
         decode_data=False,
     )
+
+
+def serve_until_stopped(controller: Controller, *, announce: Callable[[int], None]) -> None:
+    """Run an SMTP listener in the foreground until SIGTERM or Ctrl-C (`regard smtpd`, `regard mailbox`)."""
+    # aiosmtpd logs every connection at INFO; its warnings and errors still show.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    controller.start()
+    announce(controller.port)
+    try:
+        stopping.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        controller.stop()

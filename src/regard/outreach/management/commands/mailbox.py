@@ -7,16 +7,15 @@ lands, byte for byte as signed, in the Maildir to be read with any mail client.
 
 from __future__ import annotations
 
-import logging
 import mailbox
-import signal
-import threading
 from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
+
+from regard.outreach.smtpd import serve_until_stopped
 
 
 class MaildirHandler:
@@ -42,18 +41,9 @@ class Command(BaseCommand):
         controller = Controller(
             MaildirHandler(directory), hostname=options["host"], port=options["port"], decode_data=False
         )
-        # aiosmtpd logs every connection at INFO; its warnings and errors still show.
-        logging.getLogger("mail.log").setLevel(logging.WARNING)
-        stopping = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: stopping.set())
-        controller.start()
-        self.stdout.write(
-            f"Demo mailbox on smtp://{options['host']}:{controller.port} keeps mail in {directory}"
-        )
-        self.stdout.flush()
-        try:
-            stopping.wait()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            controller.stop()
+
+        def announce(port: int) -> None:
+            self.stdout.write(f"Demo mailbox on smtp://{options['host']}:{port} keeps mail in {directory}")
+            self.stdout.flush()
+
+        serve_until_stopped(controller, announce=announce)

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import logging
-import signal
-import threading
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
-from regard.outreach.smtpd import feedback_controller
+from regard.outreach.smtpd import feedback_controller, serve_until_stopped
 
 
 class Command(BaseCommand):
@@ -22,19 +19,12 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         controller = feedback_controller(host=options["host"], port=options["port"])
-        # aiosmtpd logs every connection at INFO; its warnings and errors still show.
-        logging.getLogger("mail.log").setLevel(logging.WARNING)
-        stopping = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: stopping.set())
-        controller.start()
-        self.stdout.write(
-            f"Receiving bounces, complaints and unsubscribe mail on smtp://{options['host']}:{controller.port}"
-            f" (domain {settings.REGARD_MAIL_DOMAIN})",
-        )
-        self.stdout.flush()
-        try:
-            stopping.wait()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            controller.stop()
+
+        def announce(port: int) -> None:
+            self.stdout.write(
+                f"Receiving bounces, complaints and unsubscribe mail on smtp://{options['host']}:{port}"
+                f" (domain {settings.REGARD_MAIL_DOMAIN})",
+            )
+            self.stdout.flush()
+
+        serve_until_stopped(controller, announce=announce)
