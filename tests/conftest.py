@@ -8,12 +8,18 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
+from hypothesis import HealthCheck, settings
 
 from regard.outreach.smtpd import feedback_controller
 from regard.privacy.roles import Role
 from regard.privacy.services import token_create, user_create
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+# Properties are about results, not speed: on a loaded CI machine a per-example deadline
+# or the slow-generation check fails tests whose answers are right.
+settings.register_profile("regard", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("regard")
 
 
 class ApiClient:
