@@ -533,8 +533,65 @@ def _regard_predict(
     return len(ia), time.perf_counter() - started, ia, ib, probability
 
 
-def _speed(scale: float) -> None:
+def _like_for_like(
+    rows: list[dict[str, Any]],
+    truth: set[tuple[str, str]],
+    ids: dict[int, str],
+    exact: set[tuple[str, str]],
+    *,
+    repeats: int,
+    loaded: float,
+) -> None:
+    """Training, then blocking + comparison + scoring of every candidate pair, for Regard and
+    Splink on the same records; each span timed ``repeats`` times, interleaved (the machine is
+    shared), and the median reported; then both sides' F1 on the synthetic truth."""
     from regard.matching import selectors, services
+
+    customer_ids, records = selectors.profiles()
+    profiled = time.perf_counter()
+    print(f"  profiles read in {profiled - loaded:.1f} s")
+    started = time.perf_counter()
+    services.match_train(actor=None, seed=7, records=records)
+    regard_train = time.perf_counter() - started
+    found = services.active_model()
+    assert found is not None
+    regard_pairs, _, ia, ib, probability = _regard_predict(found[1], records)
+    splink_scores, splink_train, splink_predict_again, splink_pairs = _splink_synthetic(rows)
+    regard_times, splink_times = [], []
+    for _ in range(repeats):
+        regard_times.append(_regard_predict(found[1], records)[1])
+        splink_times.append(splink_predict_again())
+    regard_predict, splink_predict = sorted(regard_times)[repeats // 2], sorted(splink_times)[repeats // 2]
+    regard_rate = regard_pairs / max(regard_predict, 1e-9)
+    splink_rate = splink_pairs / max(splink_predict, 1e-9)
+    print(
+        f"  Regard   train {regard_train:.2f} s; block+compare+score {regard_predict:.2f} s "
+        f"(median of {repeats}; {min(regard_times):.2f}–{max(regard_times):.2f}), "
+        f"{regard_pairs:,} pairs, {regard_rate:,.0f} pairs/s"
+    )
+    print(
+        f"  Splink 5 train {splink_train:.2f} s; predict (block+compare+score) {splink_predict:.2f} s "
+        f"(median of {repeats}; {min(splink_times):.2f}–{max(splink_times):.2f}), "
+        f"{splink_pairs:,} pairs, {splink_rate:,.0f} pairs/s"
+    )
+    print(
+        f"  ratio Regard/Splink: pairs/s ×{regard_rate / max(splink_rate, 1e-9):.2f}; "
+        f"train time ×{splink_train / max(regard_train, 1e-9):.2f} faster"
+    )
+    by_index = [ids[pk] for pk in customer_ids]
+    keep = np.flatnonzero(probability >= 0.01)
+    in_memory = {
+        tuple(sorted((by_index[a], by_index[b]))): float(p)  # type: ignore[misc]
+        for a, b, p in zip(ia[keep].tolist(), ib[keep].tolist(), probability[keep].tolist(), strict=True)
+    }
+    for pair in exact:
+        in_memory[pair] = 1.0
+    print(_row("Regard (in memory)", in_memory, truth, DEFAULT_THRESHOLD))
+    print(_row("Splink 5", splink_scores, truth, SPLINK_THRESHOLD))
+
+
+def _speed(scale: float) -> None:
+    from regard.matching import services
     from regard.matching.models import MatchCandidate, MatchRun, MatchSettings
 
     count = max(int(1_000_000 * scale), 2000)
@@ -546,51 +603,8 @@ def _speed(scale: float) -> None:
     started = time.perf_counter()
     ids, exact = _load(rows)
     loaded = time.perf_counter()
-    customer_ids, records = selectors.profiles()
-    profiled = time.perf_counter()
-    print(f"  loaded as customers in {loaded - started:.1f} s; profiles read in {profiled - loaded:.1f} s")
-
-    # Like for like: training, then blocking + comparison + scoring of every candidate pair.
-    started = time.perf_counter()
-    services.match_train(actor=None, seed=7, records=records)
-    regard_train = time.perf_counter() - started
-    found = services.active_model()
-    assert found is not None
-    regard_pairs, _, ia, ib, probability = _regard_predict(found[1], records)
-    splink_scores, splink_train, splink_predict_again, splink_pairs = _splink_synthetic(rows)
-    # The machine is shared: each side's span is timed five times, interleaved, and the
-    # median is reported.
-    regard_times, splink_times = [], []
-    for _ in range(5):
-        regard_times.append(_regard_predict(found[1], records)[1])
-        splink_times.append(splink_predict_again())
-    regard_predict, splink_predict = sorted(regard_times)[2], sorted(splink_times)[2]
-    regard_rate = regard_pairs / max(regard_predict, 1e-9)
-    splink_rate = splink_pairs / max(splink_predict, 1e-9)
-    print(
-        f"  Regard   train {regard_train:.2f} s; block+compare+score {regard_predict:.2f} s "
-        f"(median of 5; {min(regard_times):.2f}–{max(regard_times):.2f}), "
-        f"{regard_pairs:,} pairs, {regard_rate:,.0f} pairs/s"
-    )
-    print(
-        f"  Splink 5 train {splink_train:.2f} s; predict (block+compare+score) {splink_predict:.2f} s "
-        f"(median of 5; {min(splink_times):.2f}–{max(splink_times):.2f}), "
-        f"{splink_pairs:,} pairs, {splink_rate:,.0f} pairs/s"
-    )
-    print(
-        f"  ratio Regard/Splink: pairs/s ×{regard_rate / max(splink_rate, 1e-9):.2f}; "
-        f"train time ×{splink_train / max(regard_train, 1e-9):.2f} faster"
-    )
-    by_index = [ids[pk] for pk in customer_ids]
-    in_memory = {
-        tuple(sorted((by_index[a], by_index[b]))): float(p)  # type: ignore[misc]
-        for a, b, p in zip(ia.tolist(), ib.tolist(), probability.tolist(), strict=True)
-        if p >= 0.01
-    }
-    for pair in exact:
-        in_memory[pair] = 1.0
-    print(_row("Regard (in memory)", in_memory, truth, DEFAULT_THRESHOLD))
-    print(_row("Splink 5", splink_scores, truth, SPLINK_THRESHOLD))
+    print(f"  loaded as customers in {loaded - started:.1f} s")
+    _like_for_like(rows, truth, ids, exact, repeats=5, loaded=loaded)
 
     # The whole batch run as production does it: profiles from the database, blocking
     # index written, candidates stored (and read back here for the F1).
@@ -630,12 +644,12 @@ def _report_incremental(newcomers: list[dict[str, Any]], ids: dict[int, str]) ->
 
 
 def _scale(scale: float) -> None:
-    """Regard alone at full size: load, one batch run (trains, builds the index), incremental."""
+    """Full size: load, Regard and Splink like for like, one batch run (builds the index), incremental."""
     from regard.matching import services
     from regard.matching.models import MatchCandidate, MatchRun
 
     count = max(int(1_000_000 * scale), 2000)
-    print(f"\nScale: {count:,} synthetic customers (seed 7), Regard only")
+    print(f"\nScale: {count:,} synthetic customers (seed 7)")
     started = time.perf_counter()
     rows, truth, newcomers = synthetic.generate(count, seed=7)
     print(f"  generated in {time.perf_counter() - started:.1f} s; {len(truth):,} true duplicate pairs")
@@ -644,7 +658,10 @@ def _scale(scale: float) -> None:
     _reset()
     started = time.perf_counter()
     ids, exact = _copy_load(rows) if connection.vendor == "postgresql" else _load(rows)
-    print(f"  loaded as customers into {connection.vendor} in {time.perf_counter() - started:.1f} s")
+    loaded = time.perf_counter()
+    print(f"  loaded as customers into {connection.vendor} in {loaded - started:.1f} s")
+    # Like for like at full size (three timings each), then the production batch run.
+    _like_for_like(rows, truth, ids, exact, repeats=3, loaded=loaded)
     del rows
     stages: list[tuple[str, float]] = []
 
