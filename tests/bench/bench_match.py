@@ -41,10 +41,12 @@ def _setup_django() -> None:
     if server:  # a fresh PostgreSQL database instead (customers loaded with COPY)
         import psycopg
 
+        name = os.environ.get("BENCH_MATCH_DB", "regard_bench_match")  # dropped and created anew
+
         with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
-            conn.execute("DROP DATABASE IF EXISTS regard_bench_match WITH (FORCE)")
-            conn.execute("CREATE DATABASE regard_bench_match")
-        os.environ["DATABASE_URL"] = f"{server}/regard_bench_match"
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            conn.execute(f"CREATE DATABASE {name}")
+        os.environ["DATABASE_URL"] = f"{server}/{name}"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "regard.config.settings")
     import django
 
@@ -232,12 +234,30 @@ def _metrics(
 def _best(
     scores: dict[tuple[str, str], float], truth: set[tuple[str, str]]
 ) -> tuple[float, tuple[float, ...]]:
-    best = (0.0, (0.0, 0.0, 0.0))
-    for threshold in sorted({round(p, 4) for p in scores.values()} | {0.5, 0.8, 0.9, 0.99}):
-        result = _metrics(scores, truth, threshold)
-        if result[2] > best[1][2]:
-            best = (threshold, result)
-    return best
+    """The threshold (probabilities rounded to 4 places, and 0.5/0.8/0.9/0.99) with the best F1.
+
+    One sort and running counts, so it finishes for the millions of pairs of the 1M set.
+    """
+    if not scores or not truth:
+        return 0.0, (0.0, 0.0, 0.0)
+    probability = np.fromiter(scores.values(), dtype=np.float64, count=len(scores))
+    hit = np.fromiter((pair in truth for pair in scores), dtype=bool, count=len(scores))
+    order = np.argsort(-probability, kind="stable")
+    probability, hit = probability[order], hit[order]
+    thresholds = np.unique(np.r_[np.round(probability, 4), 0.5, 0.8, 0.9, 0.99])
+    # predicted at threshold t: the pairs with p >= t, a prefix of the descending order
+    predicted = len(probability) - np.searchsorted(probability[::-1], thresholds, side="left")
+    hits = np.r_[0, np.cumsum(hit)][predicted]
+    precision = np.divide(hits, predicted, out=np.zeros(len(thresholds)), where=predicted > 0)
+    recall = hits / len(truth)
+    f1 = np.divide(
+        2 * precision * recall,
+        precision + recall,
+        out=np.zeros(len(thresholds)),
+        where=precision + recall > 0,
+    )
+    k = int(np.argmax(f1))
+    return float(thresholds[k]), (float(precision[k]), float(recall[k]), float(f1[k]))
 
 
 def _row(name: str, scores: dict[tuple[str, str], float], truth: set[tuple[str, str]], default: float) -> str:
