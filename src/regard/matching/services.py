@@ -21,7 +21,7 @@ from django.utils import timezone
 from regard.customers import services as customer_services
 from regard.customers.models import Customer, MergeRecord
 from regard.errors import Conflict
-from regard.matching import engine, selectors
+from regard.matching import engine, selectors, sql_backend
 from regard.matching.models import MatchCandidate, MatchKey, MatchModel, MatchRun, MatchSettings
 from regard.privacy import access
 from regard.privacy.models import AuditEntry
@@ -35,7 +35,10 @@ Progress = Callable[[str, float], None]
 Evidence = tuple[np.ndarray, np.ndarray]
 DEFAULT_SEED = 7
 INCREMENTAL_CANDIDATE_LIMIT = 300
-SUPPORTED_BACKENDS = ("local",)
+SUPPORTED_BACKENDS = ("local", "postgres")
+# The postgres backend trains on at most this many profiles (a seeded sample); fewer are
+# all used, so a small installation gets the same model from either backend.
+POSTGRES_TRAINING_SAMPLE = 300_000
 
 _model_cache: dict[int, engine.Model] = {}
 
@@ -47,6 +50,22 @@ def _check_backend() -> None:
             f"REGARD_MATCH_BACKEND={backend!r} is not available; supported: "
             f"{', '.join(SUPPORTED_BACKENDS)} (see docs/matching.md for the scale-out path)."
         )
+    if backend == "postgres" and connection.vendor != "postgresql":
+        # Blocking, comparison and scoring would run in the default database.
+        raise ImproperlyConfigured(
+            f"REGARD_MATCH_BACKEND='postgres' needs PostgreSQL as the default database, which is "
+            f"{connection.vendor} ({connection.settings_dict['NAME']}); set DATABASE_URL to a "
+            "PostgreSQL database or use REGARD_MATCH_BACKEND=local."
+        )
+
+
+def _training_sample(records: Sequence[dict[str, str]], *, seed: int) -> Sequence[dict[str, str]]:
+    """At most POSTGRES_TRAINING_SAMPLE profiles, drawn with the seed, in their order."""
+    if len(records) <= POSTGRES_TRAINING_SAMPLE:
+        return records
+    rng = np.random.default_rng(seed)
+    chosen = np.sort(rng.choice(len(records), POSTGRES_TRAINING_SAMPLE, replace=False))
+    return [records[i] for i in chosen.tolist()]
 
 
 def matching_settings() -> MatchSettings:
@@ -85,6 +104,8 @@ def match_train(
     now = now or timezone.now()
     if records is None:
         _, records = selectors.profiles()
+    if settings.REGARD_MATCH_BACKEND == "postgres":
+        records = _training_sample(records, seed=seed)
     model = engine.train(records, seed=seed)
     with transaction.atomic():
         last = MatchModel.objects.select_for_update().order_by("-version").first()
@@ -358,28 +379,27 @@ def match_run_execute(
         block_index = engine.BlockIndex.from_table(table)
         _rebuild_keys(ids, block_index)
         report("blocking", 0.3)
-        ia, ib = engine.block_pairs(records, index=block_index, table=table)
         config = matching_settings()
-        id_array = np.asarray(ids, dtype=np.int64)
-        likely: list[tuple[int, int, Evidence, float, float]] = []
-        chunk = 500_000
-        for start in range(0, len(ia), chunk):
-            part_a, part_b = ia[start : start + chunk], ib[start : start + chunk]
-            levels, weights, probability, adjustments = engine.score_pairs(model, table, part_a, part_b)
-            keep = np.flatnonzero(probability >= config.review_threshold)
-            first, second = id_array[part_a[keep]], id_array[part_b[keep]]
-            likely.extend(
-                zip(
-                    np.minimum(first, second).tolist(),
-                    np.maximum(first, second).tolist(),
-                    zip(levels[keep], adjustments[keep], strict=True),
-                    weights[keep].tolist(),
-                    probability[keep].tolist(),
-                    strict=True,
-                )
+        if settings.REGARD_MATCH_BACKEND == "postgres":  # the pairs stay in the database
+            compared, likely = sql_backend.score_batch(
+                ids=ids,
+                records=records,
+                table=table,
+                model=model,
+                threshold=config.review_threshold,
+                progress=report,
             )
-            report("scoring pairs", 0.3 + 0.6 * min(1.0, (start + chunk) / max(len(ia), 1)))
-        _update_run(run, pairs_compared=len(ia), candidates_found=len(likely))
+        else:
+            compared, likely = _score_locally(
+                ids=ids,
+                records=records,
+                table=table,
+                block_index=block_index,
+                model=model,
+                threshold=config.review_threshold,
+                report=report,
+            )
+        _update_run(run, pairs_compared=compared, candidates_found=len(likely))
         report("storing candidates", 0.9)
         now = timezone.now()
         with transaction.atomic():
@@ -402,6 +422,40 @@ def match_run_execute(
         _update_run(run, status=MatchRun.Status.FAILED, error=str(error)[:2000], finished_at=timezone.now())
         raise
     return run
+
+
+def _score_locally(
+    *,
+    ids: list[int],
+    records: Sequence[dict[str, str]],
+    table: engine.RecordTable,
+    block_index: engine.BlockIndex,
+    model: engine.Model,
+    threshold: float,
+    report: Progress,
+) -> tuple[int, list[tuple[int, int, Evidence, float, float]]]:
+    """The local backend's blocking and scoring: (pairs compared, pairs at or above threshold)."""
+    ia, ib = engine.block_pairs(records, index=block_index, table=table)
+    id_array = np.asarray(ids, dtype=np.int64)
+    likely: list[tuple[int, int, Evidence, float, float]] = []
+    chunk = 500_000
+    for start in range(0, len(ia), chunk):
+        part_a, part_b = ia[start : start + chunk], ib[start : start + chunk]
+        levels, weights, probability, adjustments = engine.score_pairs(model, table, part_a, part_b)
+        keep = np.flatnonzero(probability >= threshold)
+        first, second = id_array[part_a[keep]], id_array[part_b[keep]]
+        likely.extend(
+            zip(
+                np.minimum(first, second).tolist(),
+                np.maximum(first, second).tolist(),
+                zip(levels[keep], adjustments[keep], strict=True),
+                weights[keep].tolist(),
+                probability[keep].tolist(),
+                strict=True,
+            )
+        )
+        report("scoring pairs", 0.3 + 0.6 * min(1.0, (start + chunk) / max(len(ia), 1)))
+    return len(ia), likely
 
 
 def match_candidates_for(customer: Customer, *, now: datetime | None = None) -> list[MatchCandidate]:
