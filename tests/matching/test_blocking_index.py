@@ -3,6 +3,8 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Callable
 
+import pytest
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from regard.customers.models import Customer
@@ -78,3 +80,35 @@ def test_clean_text_gives_the_same_result_for_ascii_and_other_text() -> None:
         "-",
     ):
         assert engine.clean_text(text) == _clean_text_general(text)
+
+
+@pytest.mark.postgres_only
+def test_a_bulk_rebuild_on_postgresql_restores_the_lookup_index_and_foreign_key(
+    population: Callable[..., list[Customer]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL (DATABASE_URL)")
+    monkeypatch.setattr(services, "BULK_KEY_ROWS", 1)
+    population(30)
+    MatchKey.objects.create(key_hash=12345, customer_id=Customer.objects.first().pk)  # stale
+    before = _schema()
+
+    _run()
+
+    assert _stored_keys() == _expected_keys()
+    assert _schema() == before  # the same index and foreign key, by name and definition
+    with transaction.atomic():  # the foreign key is enforced again
+        MatchKey.objects.create(key_hash=1, customer_id=10**9)
+        with pytest.raises(IntegrityError):
+            connection.check_constraints()
+        transaction.set_rollback(True)
+
+
+def _schema() -> set[tuple[str, str]]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = %s::regclass "
+            "UNION SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s",
+            [MatchKey._meta.db_table, MatchKey._meta.db_table],
+        )
+        return set(cursor.fetchall())

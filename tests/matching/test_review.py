@@ -8,7 +8,7 @@ from django.test import Client
 from django.utils import timezone
 
 from regard.customers.models import Customer, Identifier, MergeRecord
-from regard.matching import services
+from regard.matching import engine, selectors, services
 from regard.matching.models import MatchCandidate, MatchRun, MatchSettings
 from regard.privacy.roles import Role
 from tests.matching.conftest import create
@@ -118,6 +118,49 @@ def test_incremental_path_flags_a_planted_duplicate_at_once(
     candidate = MatchCandidate.objects.get(customer_low=original, customer_high=newcomer)
     assert candidate.source == "incremental"
     assert candidate.probability >= 0.8
+
+
+def test_incremental_path_ranks_by_shared_keys_and_skips_oversized_blocks(
+    population: Callable[..., list[Customer]],
+    django_capture_on_commit_callbacks: Callable[..., object],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    population(60)
+    original = create(
+        given_name="Margaret",
+        family_name="Oduya",
+        date_of_birth="1985-07-21",
+        street="4 Harbour Road",
+        locality="Portsmouth",
+        postcode="03801",
+    )
+    # Twelve namesakes in the same town share the "given name + locality" key with her, and
+    # nothing else; seven neighbours share only the street.
+    crowd = [
+        create(given_name="Margaret", family_name=f"Crowd{i}", locality="Portsmouth", postcode=f"9{i:04d}")
+        for i in range(12)
+    ]
+    for i in range(7):
+        create(given_name=f"Neighbour{i}", family_name="Else", street="4 Harbour Road", locality="Leeds")
+    _run()
+    # Only three candidates may be read, and a key held by more than ten customers is no block.
+    monkeypatch.setattr(services, "INCREMENTAL_CANDIDATE_LIMIT", 3)
+    monkeypatch.setattr(services, "MAX_BLOCK", 10)
+    with django_capture_on_commit_callbacks(execute=True):  # type: ignore[attr-defined]
+        newcomer = create(
+            given_name="Maggie",
+            family_name="Oduya",
+            date_of_birth="1985-07-21",
+            street="4 Harbour Rd",
+            locality="Portsmouth",
+            postcode="03801",
+        )
+    hashes = sorted(set(engine.blocking_keys(selectors.profiles([newcomer.pk])[1][0])))
+    shortlist = services._customers_sharing_keys(newcomer.pk, hashes)
+    assert shortlist[0] == original.pk  # she shares the most keys
+    assert len(shortlist) <= 3
+    assert not {c.pk for c in crowd} & set(shortlist)  # their only shared key is an oversized block
+    assert MatchCandidate.objects.filter(customer_low=original, customer_high=newcomer).exists()
 
 
 def test_customer_creation_works_before_any_model_is_trained(
