@@ -89,14 +89,29 @@ def test_a_bulk_rebuild_on_postgresql_restores_the_lookup_index_and_foreign_key(
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL (DATABASE_URL)")
     monkeypatch.setattr(services, "BULK_KEY_ROWS", 1)
+    bulk_rebuilds = []
+    replace = services._replace_keys_in_bulk
+    monkeypatch.setattr(
+        services, "_replace_keys_in_bulk", lambda *args: bulk_rebuilds.append(1) or replace(*args)
+    )
     population(30)
-    MatchKey.objects.create(key_hash=12345, customer_id=Customer.objects.first().pk)  # stale
+    MatchKey.objects.all().delete()  # a new installation's first run: the index is empty
     before = _schema()
 
     _run()
 
+    assert bulk_rebuilds == [1]
     assert _stored_keys() == _expected_keys()
     assert _schema() == before  # the same index and foreign key, by name and definition
+
+    # Mostly new again (a stray row, most keys gone): the bulk path once more, same result.
+    MatchKey.objects.exclude(pk__in=MatchKey.objects.order_by("pk").values("pk")[:5]).delete()
+    MatchKey.objects.create(key_hash=12345, customer_id=Customer.objects.first().pk)
+    _run()
+
+    assert bulk_rebuilds == [1, 1]
+    assert _stored_keys() == _expected_keys()
+    assert _schema() == before
     with transaction.atomic():  # the foreign key is enforced again
         MatchKey.objects.create(key_hash=1, customer_id=10**9)
         with pytest.raises(IntegrityError):

@@ -195,18 +195,18 @@ def _rebuild_keys(ids: list[int], index: engine.BlockIndex) -> None:
     with transaction.atomic(), connection.cursor() as cursor:
         existing = _sorted_unique(_read_keys(cursor, table))
         stale = _rows_not_in(existing, wanted)
-        if len(stale) * 2 > len(existing):  # mostly new: clearing is cheaper than row deletes
-            if connection.vendor == "postgresql" and len(wanted) >= BULK_KEY_ROWS:
-                _replace_keys_in_bulk(cursor, table, wanted)
-                return
+        fresh = _rows_not_in(wanted, existing)
+        changes = len(stale) + len(fresh)
+        if connection.vendor == "postgresql" and len(wanted) >= BULK_KEY_ROWS and changes * 2 > len(wanted):
+            _replace_keys_in_bulk(cursor, table, wanted)  # a first index (empty table) or mostly new
+            return
+        if len(stale) * 2 > len(existing):  # mostly stale: clearing is cheaper than row deletes
             cursor.execute(f"DELETE FROM {table}")
             fresh = wanted
-        else:
-            if len(stale):
-                cursor.executemany(
-                    f"DELETE FROM {table} WHERE key_hash = %s AND customer_id = %s", stale.tolist()
-                )
-            fresh = _rows_not_in(wanted, existing)
+        elif len(stale):
+            cursor.executemany(
+                f"DELETE FROM {table} WHERE key_hash = %s AND customer_id = %s", stale.tolist()
+            )
         if connection.vendor == "postgresql":
             _copy_rows(cursor, table, fresh)
             return
