@@ -7,6 +7,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
 
+from regard.customers import services as customer_services
 from regard.customers.models import Customer, Identifier, MergeRecord
 from regard.matching import engine, selectors, services
 from regard.matching.models import MatchCandidate, MatchRun, MatchSettings
@@ -161,6 +162,33 @@ def test_incremental_path_ranks_by_shared_keys_and_skips_oversized_blocks(
     assert len(shortlist) <= 3
     assert not {c.pk for c in crowd} & set(shortlist)  # their only shared key is an oversized block
     assert MatchCandidate.objects.filter(customer_low=original, customer_high=newcomer).exists()
+
+
+def test_a_rejected_pair_is_not_flagged_again_when_the_newcomer_changes(
+    population: Callable[..., list[Customer]],
+    django_capture_on_commit_callbacks: Callable[..., object],
+) -> None:
+    population()
+    original = create(
+        given_name="Margaret", family_name="Oduya", date_of_birth="1985-07-21", street="4 Harbour Road",
+        locality="Portsmouth", postcode="03801",
+    )  # fmt: skip
+    _run()
+    with django_capture_on_commit_callbacks(execute=True):  # type: ignore[attr-defined]
+        newcomer = create(
+            given_name="Maggie", family_name="Oduya", date_of_birth="1985-07-21", street="4 Harbour Rd",
+            locality="Portsmouth", postcode="03801",
+        )  # fmt: skip
+    flagged = MatchCandidate.objects.get(customer_low=original, customer_high=newcomer)
+    services.candidate_reject(candidate=flagged, actor=None)
+    with django_capture_on_commit_callbacks(execute=True):  # type: ignore[attr-defined]
+        customer_services.identifier_add(
+            actor=None, customer=newcomer, kind="phone", value="+44 23 9200 0000"
+        )
+
+    assert list(MatchCandidate.objects.filter(customer_high=newcomer).values_list("pk", "status")) == [
+        (flagged.pk, MatchCandidate.Status.REJECTED)
+    ]
 
 
 def test_customer_creation_works_before_any_model_is_trained(

@@ -52,25 +52,31 @@ def profiles(customer_ids: Iterable[int] | None = None) -> tuple[list[int], list
     extra = _identifier_values(ids_filter)
     ids: list[int] = []
     records: list[dict[str, str]] = []
-    for pk, given, family, dob, street, locality, postcode in _stream(
-        rows.values_list(*PROFILE_COLUMNS), ids_filter
-    ):
-        values = extra.get(pk, {})
+    for pk, *columns in _stream(rows.values_list(*PROFILE_COLUMNS), ids_filter):
         ids.append(pk)
-        records.append(
-            engine.profile(
-                given_name=given,
-                family_name=family,
-                date_of_birth=dob,
-                street=street,
-                locality=locality,
-                postcode=postcode,
-                email=values.get("email", ""),
-                phone=values.get("phone", ""),
-                account=values.get("account", ""),
-            )
-        )
+        records.append(_record(columns, extra.get(pk, {})))
     return ids, records
+
+
+def profile_of(customer: Customer) -> dict[str, str]:
+    """One customer's record from the instance at hand (the incremental check's newcomer)."""
+    columns = [getattr(customer, name) for name in PROFILE_COLUMNS[1:]]
+    return _record(columns, _identifier_values([customer.pk]).get(customer.pk, {}))
+
+
+def _record(columns: list[Any], identifiers: dict[str, str]) -> dict[str, str]:
+    given, family, dob, street, locality, postcode = columns
+    return engine.profile(
+        given_name=given,
+        family_name=family,
+        date_of_birth=dob,
+        street=street,
+        locality=locality,
+        postcode=postcode,
+        email=identifiers.get("email", ""),
+        phone=identifiers.get("phone", ""),
+        account=identifiers.get("account", ""),
+    )
 
 
 def candidate_queue(

@@ -340,13 +340,13 @@ def _store_candidates(
     model_row: MatchModel,
     model: engine.Model,
     pairs: list[tuple[int, int, Evidence, float, float]],
-    run: MatchRun | None,
     source: str,
     now: datetime,
 ) -> list[MatchCandidate]:
-    """New rows for pairs never seen before; a decided (or proposed) pair is left alone."""
-    wanted = {(low, high) for low, high, *_ in pairs}
-    existing = _existing_pairs() & wanted if len(wanted) > 1000 else _existing_among(wanted)
+    """New rows for pairs never seen before (a decided or proposed pair is left alone), in
+    one INSERT that skips stored pairs and returns the new rows' ids."""
+    if not pairs:
+        return []
     rows = [
         MatchCandidate(
             customer_low_id=low,
@@ -355,27 +355,43 @@ def _store_candidates(
             match_weight=weight,
             explanation=model.explain(*evidence),
             model=model_row,
-            run=run,
             source=source,
             created_at=now,
         )
         for low, high, evidence, weight, probability in pairs
-        if (low, high) not in existing
     ]
-    created = MatchCandidate.objects.bulk_create(rows, batch_size=2000, ignore_conflicts=True)
-    if connection.features.can_return_rows_from_bulk_insert and all(r.pk for r in created):
-        return created
-    # ignore_conflicts leaves primary keys unset on some backends: read the rows back, by
-    # run (indexed) or by the few customers of an incremental check, then by pair.
-    inserted = {(r.customer_low_id, r.customer_high_id) for r in rows}
-    if not inserted:
-        return []
-    written = MatchCandidate.objects.filter(created_at=now, source=source)
-    if run is not None:
-        written = written.filter(run=run)
-    else:
-        written = written.filter(customer_low_id__in={low for low, _ in inserted})
-    return [r for r in written.order_by("id") if (r.customer_low_id, r.customer_high_id) in inserted]
+    columns = [c for c in _CANDIDATE_COLUMNS if c != "run_id"]
+    marks = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * len(rows))
+    created_at = now if connection.vendor == "postgresql" else connection.ops.adapt_datetimefield_value(now)
+    values = [
+        value
+        for row in rows
+        for value in (
+            row.customer_low_id,
+            row.customer_high_id,
+            row.probability,
+            row.match_weight,
+            json.dumps(row.explanation),
+            row.status,
+            model_row.pk,
+            source,
+            created_at,
+        )
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {MatchCandidate._meta.db_table} ({', '.join(columns)}) VALUES {marks} "
+            "ON CONFLICT DO NOTHING RETURNING id, customer_low_id, customer_high_id",
+            values,
+        )
+        new_ids = {(low, high): pk for pk, low, high in cursor.fetchall()}
+    created = []
+    for row in rows:
+        row.pk = new_ids.get((row.customer_low_id, row.customer_high_id))
+        if row.pk is not None:
+            row._state.adding = False
+            created.append(row)
+    return created
 
 
 def _auto_merge(candidates: Sequence[MatchCandidate], *, threshold: float | None) -> int:
@@ -511,7 +527,7 @@ def match_candidates_for(customer: Customer, *, now: datetime | None = None) -> 
         return []
     model_row, model = found
     now = now or timezone.now()
-    _, [record] = selectors.profiles([customer.pk])
+    record = selectors.profile_of(customer)
     hashes = sorted(set(engine.blocking_keys(record)))
     with transaction.atomic():
         MatchKey.objects.filter(customer_id=customer.pk).delete()
@@ -536,7 +552,7 @@ def match_candidates_for(customer: Customer, *, now: datetime | None = None) -> 
         return []
     with transaction.atomic():
         created = _store_candidates(
-            model_row=model_row, model=model, pairs=likely, run=None, source="incremental", now=now
+            model_row=model_row, model=model, pairs=likely, source="incremental", now=now
         )
     _auto_merge(created, threshold=config.auto_merge_threshold)
     return created
