@@ -21,7 +21,7 @@ from django.utils import timezone
 from regard.customers import services as customer_services
 from regard.customers.models import Customer, MergeRecord
 from regard.errors import Conflict
-from regard.matching import engine, selectors, sql_backend
+from regard.matching import engine, selectors, spark_backend, sql_backend
 from regard.matching.models import MatchCandidate, MatchKey, MatchModel, MatchRun, MatchSettings
 from regard.privacy import access
 from regard.privacy.models import AuditEntry
@@ -40,7 +40,7 @@ MAX_BLOCK = 500  # as in a batch run (engine.block_pairs)
 # Rebuilding a blocking index of at least this many rows on PostgreSQL sets its index and
 # foreign key aside during the COPY (a test lowers it).
 BULK_KEY_ROWS = 50_000
-SUPPORTED_BACKENDS = ("local", "postgres")
+SUPPORTED_BACKENDS = ("local", "postgres", "spark")
 # The postgres backend trains on at most this many profiles (a seeded sample); fewer are
 # all used, so a small installation gets the same model from either backend.
 POSTGRES_TRAINING_SAMPLE = 300_000
@@ -62,6 +62,14 @@ def _check_backend() -> None:
             f"{connection.vendor} ({connection.settings_dict['NAME']}); set DATABASE_URL to a "
             "PostgreSQL database or use REGARD_MATCH_BACKEND=local."
         )
+    if backend == "spark":
+        reason = spark_backend.unavailable_reason()
+        if reason is not None:
+            raise ImproperlyConfigured(f"REGARD_MATCH_BACKEND='spark' cannot run here: {reason}.")
+        try:
+            spark_backend.parse_conf(settings.REGARD_SPARK_CONF)
+        except ValueError as error:
+            raise ImproperlyConfigured(str(error)) from error
 
 
 def _training_sample(records: Sequence[dict[str, str]], *, seed: int) -> Sequence[dict[str, str]]:
@@ -448,6 +456,17 @@ def match_run_execute(
                 threshold=config.review_threshold,
                 progress=report,
             )
+        elif settings.REGARD_MATCH_BACKEND == "spark":  # blocking and scoring on Spark, same engine
+            conf = spark_backend.parse_conf(settings.REGARD_SPARK_CONF)
+            with spark_backend.session(master=settings.REGARD_SPARK_MASTER, conf=conf) as spark:
+                compared, likely = spark_backend.score_batch(
+                    spark=spark,
+                    ids=ids,
+                    records=records,
+                    model=model,
+                    threshold=config.review_threshold,
+                    progress=report,
+                )
         else:
             compared, likely = _score_locally(
                 ids=ids,

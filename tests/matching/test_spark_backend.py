@@ -1,0 +1,157 @@
+"""The spark backend gives what the local engine gives: Spark's blocking keys and pairs
+against the engine's, and a whole batch run's candidates against the local backend's.
+
+One local Spark (two cores) for the module; the data comes from the database under test
+(SQLite or PostgreSQL), Spark only computes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pytest
+from django.test import override_settings
+from django.utils import timezone
+
+from regard.customers.models import Customer, Identifier
+from regard.matching import engine, selectors, services, spark_backend
+from regard.matching.models import MatchCandidate, MatchKey, MatchRun, MatchSettings
+from tests.bench import synthetic
+
+
+@pytest.fixture(scope="module")
+def spark() -> Iterator[Any]:
+    conf = {
+        "spark.sql.shuffle.partitions": "4",
+        "spark.default.parallelism": "2",
+        # Small jobs on a busy machine: the JVM's quick compiler and a serial collector start sooner.
+        "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
+    }
+    with spark_backend.session(master="local[2]", conf=conf) as session:
+        yield session
+
+
+def _load(count: int, *, seed: int, postcodes: int) -> None:
+    """Synthetic people with planted re-entries, moved into a few postcodes so that blocks
+    are large (and one postcode block is over the limit); plain rows, no hooks."""
+    rows, _, _ = synthetic.generate(count, seed=seed)
+    rng = np.random.default_rng(seed)
+    now = datetime.now(UTC)
+    created = Customer.objects.bulk_create(
+        Customer(
+            preferred_name=row["given_name"],
+            given_name=row["given_name"],
+            family_name=row["family_name"],
+            date_of_birth=row["date_of_birth"],
+            street=row["street"],
+            locality=row["locality"],
+            postcode=f"{10000 + int(rng.integers(postcodes))}",
+            search_text=f"{row['given_name']} {row['family_name']}".lower(),
+            source="test",
+            created_at=now,
+            updated_at=now,
+        )
+        for row in rows
+    )
+    taken: set[tuple[str, str]] = set()
+    identifiers = []
+    for customer, row in zip(created, rows, strict=True):
+        for kind in ("email", "phone"):
+            value = row.get(kind) or ""
+            if value and (kind, value) not in taken:  # an identifier belongs to one customer
+                taken.add((kind, value))
+                identifiers.append(
+                    Identifier(
+                        customer=customer,
+                        kind=kind,
+                        value_raw=value,
+                        value_normalised=value,
+                        source="test",
+                        first_seen_at=now,
+                    )
+                )
+    Identifier.objects.bulk_create(identifiers)
+
+
+def _batch(backend: str) -> tuple[MatchRun, dict[tuple[int, int], tuple[float, float, Any]]]:
+    with override_settings(REGARD_MATCH_BACKEND=backend):
+        run = services.match_run_execute(run=MatchRun.objects.create(created_at=timezone.now()))
+    stored = {
+        (low, high): (probability, weight, explanation)
+        for low, high, probability, weight, explanation in MatchCandidate.objects.filter(run=run).values_list(
+            "customer_low_id", "customer_high_id", "probability", "match_weight", "explanation"
+        )
+    }
+    return run, stored
+
+
+def _keys() -> set[tuple[int, int]]:
+    return set(MatchKey.objects.values_list("key_hash", "customer_id"))
+
+
+@pytest.mark.django_db
+def test_spark_computes_the_engines_blocking_keys_and_pairs_whatever_the_partitions(spark: Any) -> None:
+    _load(500, seed=11, postcodes=4)
+    ids, records = selectors.profiles()
+    index = engine.BlockIndex.build(records)
+    wanted = index.distinct_rows()
+    wanted[:, 1] = np.asarray(ids, dtype=np.int64)[wanted[:, 1]]
+    # Two partitions, dealt round robin: every record's keys are computed beside other records than locally.
+    profiles = spark_backend.profiles_frame(spark, ids=ids, records=records)
+    assert profiles.rdd.getNumPartitions() == 2
+    keys = spark_backend.block_keys(profiles).cache()
+    in_spark = {(int(h), int(c)) for h, c in keys.toPandas().itertuples(index=False)}
+    assert in_spark == set(map(tuple, wanted.tolist()))
+    assert len(in_spark) > 10 * len(ids)
+
+    # A low block limit, so that many blocks (postcode + initial, ...) are too big and pair nobody.
+    ia, ib = engine.block_pairs(records, index=index, max_block=10)
+    local = set(zip(np.asarray(ids)[ia].tolist(), np.asarray(ids)[ib].tolist(), strict=True))
+    pairs = spark_backend.block_pairs(keys, max_block=10).toPandas()
+    assert len(pairs) == len(local) > 300
+    assert {(int(a), int(b)) for a, b in pairs.itertuples(index=False)} == local
+    assert len(engine.block_pairs(records, index=index)[0]) > len(local)  # the limit did cut
+    keys.unpersist()
+
+
+@pytest.mark.django_db
+def test_a_batch_run_on_spark_stores_the_candidates_and_keys_the_local_run_stores(spark: Any) -> None:
+    _load(1500, seed=5, postcodes=12)
+    settings_row = services.matching_settings()
+    MatchSettings.objects.filter(pk=settings_row.pk).update(review_threshold=1e-10)
+    local_run, local = _batch("local")  # trains the model both runs use
+    local_keys = _keys()
+    MatchCandidate.objects.all().delete()
+    MatchKey.objects.all().delete()  # the spark run rebuilds the index too
+    spark_run, on_spark = _batch("spark")
+
+    assert spark_run.status == MatchRun.Status.DONE
+    assert spark_run.model_id == local_run.model_id
+    assert spark_run.pairs_compared == local_run.pairs_compared > 5_000
+    assert spark_run.candidates_found == local_run.candidates_found == len(local) > 300
+    assert on_spark.keys() == local.keys()
+    for pair, (probability, weight, explanation) in local.items():
+        other_probability, other_weight, other_explanation = on_spark[pair]
+        assert math.isclose(other_probability, probability, rel_tol=0, abs_tol=1e-9), pair
+        assert math.isclose(other_weight, weight, rel_tol=0, abs_tol=1e-9), pair
+        assert other_explanation == explanation, pair
+    assert _keys() == local_keys
+    assert len(local_keys) > 10 * spark_run.customers_seen
+
+
+def test_the_spark_settings_string_is_read_as_key_value_pairs() -> None:
+    assert spark_backend.parse_conf("") == {}
+    assert spark_backend.parse_conf(" spark.executor.memory = 8g ;; spark.sql.shuffle.partitions=400;") == {
+        "spark.executor.memory": "8g",
+        "spark.sql.shuffle.partitions": "400",
+    }
+    assert spark_backend.parse_conf("spark.driver.extraJavaOptions=-Da=b") == {
+        "spark.driver.extraJavaOptions": "-Da=b"
+    }
+    for malformed in ("spark.executor.memory", "=8g", "a=1;b"):
+        with pytest.raises(ValueError, match="REGARD_SPARK_CONF"):
+            spark_backend.parse_conf(malformed)
