@@ -271,8 +271,8 @@ def _train_and_index() -> tuple[list[int], list[dict[str, str]], engine.RecordTa
 def _sql_pairs(
     ids: list[int], records: list[dict[str, str]], table: engine.RecordTable, model: engine.Model
 ) -> tuple[int, list[sql_backend.ScoredPair]]:
-    with sql_backend.loaded(ids=ids, records=records, table=table, model=model) as compared:
-        return compared, list(sql_backend.scored(model, min_probability=None))
+    with sql_backend.loaded(ids=ids, records=records, table=table, model=model) as tables:
+        return tables.compared, list(sql_backend.scored(tables, model, min_probability=None))
 
 
 def _assert_pairs_graded_like_the_engine(
@@ -352,8 +352,10 @@ def _blocked(
     ids: list[int], records: list[dict[str, str]], model: engine.Model, *, max_block: int
 ) -> set[tuple[int, int]]:
     table = engine.RecordTable.build(records)
-    with sql_backend.loaded(ids=ids, records=records, table=table, model=model, max_block=max_block):
-        return {(p.low, p.high) for p in sql_backend.scored(model, min_probability=None)}
+    with sql_backend.loaded(
+        ids=ids, records=records, table=table, model=model, max_block=max_block
+    ) as tables:
+        return {(p.low, p.high) for p in sql_backend.scored(tables, model, min_probability=None)}
 
 
 def _engine_blocked(ids: list[int], records: list[dict[str, str]], *, max_block: int) -> set[tuple[int, int]]:
