@@ -128,8 +128,8 @@ def _block(cursor: Any, *, profiles: str, pairs: str, max_block: int) -> int:
     number, so grouping the index by ``key_hash`` is every rule at once.
 
     Pairs come from unnesting each key's sorted members against the members after them,
-    not from a self-join: a join's plan rests on estimates, and a nested loop over a
-    misjudged list of blocks took minutes at 20,000 customers. The DISTINCT aggregates
+    not from a self-join: a join's plan rests on estimates, and a self-join took 3 s on
+    20,000 customers with one plan and over ten minutes with another. The DISTINCT aggregates
     also keep the grouping sorted: hashing a few hundred thousand array_agg states at
     once exhausts memory."""
     cursor.execute(
