@@ -326,6 +326,18 @@ def test_every_pair_of_the_tricky_people_is_graded_as_the_engine_grades_it() -> 
         assert set(levels[:, column].tolist()) == set(range(len(engine.LEVELS[name]) + 1)) - unreachable, name
 
 
+def test_fields_that_nobody_has_are_missing_for_every_pair() -> None:
+    # No street, locality or phone anywhere: their levels are 0 and they weigh nothing.
+    _bulk_load([dict(row, street="", locality="", phone="") for row in TRICKY])
+    ids, records, table, model = _train_and_index()
+    MatchKey.objects.bulk_create(MatchKey(key_hash=42, customer_id=pk) for pk in ids)
+    compared, pairs = _sql_pairs(ids, records, table, model)
+    assert compared == len(pairs) == len(ids) * (len(ids) - 1) // 2
+    _assert_pairs_graded_like_the_engine(ids, table, model, pairs)
+    for name in ("street", "locality", "phone"):
+        assert {p.levels[engine.FIELDS.index(name)] for p in pairs} == {0}
+
+
 def test_every_blocked_pair_of_a_synthetic_set_is_the_engines_pair_with_the_engines_levels() -> None:
     _bulk_load(_synthetic_rows(3000, seed=11) + TRICKY)
     ids, records, table, model = _train_and_index()

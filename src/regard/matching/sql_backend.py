@@ -99,9 +99,10 @@ def _load_profiles(
         for start in range(0, len(ids), chunk):
             index = np.arange(start, min(start + chunk, len(ids)))
             # What an exact agreement on each record's value adds: the engine's own
-            # term_adjustments, asked as if every field agreed exactly.
-            exact = np.ones((len(index), len(engine.FIELDS)), dtype=np.int8)
-            adjustments = model.term_adjustments(table, index, exact)[:, tf_columns].tolist()
+            # term_adjustments, asked as if every field the record has agreed exactly.
+            present = np.stack([table.codes[name][index] >= 0 for name in engine.FIELDS], axis=1)
+            adjustments = model.term_adjustments(table, index, present.astype(np.int8))
+            adjustments = adjustments[:, tf_columns].tolist()
             for position, row_tf in zip(index.tolist(), adjustments, strict=True):
                 record = records[position]
                 email, phone, given = (
@@ -350,29 +351,28 @@ def scored(loaded: Loaded, model: engine.Model, *, min_probability: float | None
         cursor.execute(
             f"CREATE UNLOGGED TABLE {levels} AS {levels_sql(profiles=loaded.profiles, pairs=loaded.pairs)}"
         )
-        cursor.execute(f"CREATE TEMP TABLE {SCORED} AS {sql}", params)
+        # (dropped at the end of the transaction at the latest, if the reader stops early)
+        cursor.execute(f"CREATE TEMP TABLE {SCORED} ON COMMIT DROP AS {sql}", params)
         cursor.execute(f"DROP TABLE {levels}")
         cursor.execute("RESET parallel_setup_cost")
         cursor.execute("RESET min_parallel_table_scan_size")
-    try:
-        with connection.chunked_cursor() as cursor:
-            cursor.execute(f"SELECT * FROM {SCORED} ORDER BY low_id, high_id")
-            while rows := cursor.fetchmany(FETCH):
-                for row in rows:
-                    adjustments = [0.0] * width
-                    for column, value in zip(tf_columns, row[2 + width : -2], strict=True):
-                        adjustments[column] = value
-                    yield ScoredPair(
-                        low=row[0],
-                        high=row[1],
-                        levels=tuple(row[2 : 2 + width]),
-                        adjustments=tuple(adjustments),
-                        weight=row[-2],
-                        probability=row[-1],
-                    )
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute(f"DROP TABLE IF EXISTS {SCORED}")
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(f"SELECT * FROM {SCORED} ORDER BY low_id, high_id")
+        while rows := cursor.fetchmany(FETCH):
+            for row in rows:
+                adjustments = [0.0] * width
+                for column, value in zip(tf_columns, row[2 + width : -2], strict=True):
+                    adjustments[column] = value
+                yield ScoredPair(
+                    low=row[0],
+                    high=row[1],
+                    levels=tuple(row[2 : 2 + width]),
+                    adjustments=tuple(adjustments),
+                    weight=row[-2],
+                    probability=row[-1],
+                )
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE {SCORED}")
 
 
 Likely = tuple[int, int, tuple[np.ndarray, np.ndarray], float, float]
