@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Start what the test suite talks to, if it is not running: PostgreSQL, Redis, and
-# Debian's chromium for the browser tests. Safe to run again and again.
+# Debian's chromium for the browser tests, a Java runtime for the Spark backend's test.
+# Safe to run again and again.
 # With --bench, also Postfix's smtp-sink and smtp-source (the send benchmark's SMTP sink).
 set -euo pipefail
 
@@ -22,6 +23,16 @@ if ! command -v chromium >/dev/null 2>&1; then
       || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }
   else
     sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null
+  fi
+fi
+
+if ! command -v java >/dev/null 2>&1; then
+  echo "installing a Java runtime for the Spark matching backend's test"
+  if [ "$(id -u)" = "0" ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q openjdk-17-jre-headless >/dev/null \
+      || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q openjdk-17-jre-headless >/dev/null; }
+  else
+    sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q openjdk-17-jre-headless >/dev/null
   fi
 fi
 
