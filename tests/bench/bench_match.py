@@ -85,54 +85,7 @@ def _parse_date(text: Any) -> date | None:
 
 def _load(rows: list[dict[str, Any]]) -> tuple[dict[int, str], set[tuple[str, str]]]:
     """Bulk-load records as customers; returns customer id → record id, and exact-id pairs."""
-    from regard.customers.models import Customer, Identifier
-
-    now = datetime.now(UTC)
-    customers = [
-        Customer(
-            preferred_name=row["given_name"],
-            given_name=row["given_name"],
-            family_name=row["family_name"],
-            date_of_birth=row["date_of_birth"],
-            street=row["street"],
-            locality=row["locality"],
-            postcode=row["postcode"],
-            search_text=f"{row['given_name']} {row['family_name']}".lower(),
-            source="bench",
-            created_at=now,
-            updated_at=now,
-        )
-        for row in rows
-    ]
-    created = Customer.objects.bulk_create(customers, batch_size=5000)
-    if not all(c.pk for c in created):
-        created = list(Customer.objects.order_by("id"))
-    ids = {c.pk: row["rec_id"] for c, row in zip(created, rows, strict=True)}
-    owners: dict[tuple[str, str], str] = {}
-    exact: set[tuple[str, str]] = set()
-    identifiers = []
-    for customer, row in zip(created, rows, strict=True):
-        for kind in ("email", "phone", "external"):
-            value = row.get(kind) or ""
-            if not value:
-                continue
-            owner = owners.get((kind, value))
-            if owner is not None:
-                exact.add(tuple(sorted((owner, row["rec_id"]))))  # type: ignore[arg-type]
-                continue
-            owners[(kind, value)] = row["rec_id"]
-            identifiers.append(
-                Identifier(
-                    customer=customer,
-                    kind=kind,
-                    value_raw=value,
-                    value_normalised=value,
-                    source="bench",
-                    first_seen_at=now,
-                )
-            )
-    Identifier.objects.bulk_create(identifiers, batch_size=10000)
-    return ids, exact
+    return synthetic.load_as_customers(rows, source="bench")
 
 
 def _copy_load(rows: list[dict[str, Any]]) -> tuple[dict[int, str], set[tuple[str, str]]]:

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import random
-from datetime import date
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
 from typing import Any
 
 LOCALES = ("en_US", "en_GB", "de_DE", "fr_FR", "es_ES", "it_IT", "nl_NL", "pl_PL")
@@ -130,3 +131,61 @@ def digest(rows: Rows, truth: set[tuple[str, str]], newcomers: Rows) -> str:
     """A fingerprint of a generated set, independent of set ordering."""
     text = repr((rows, sorted(truth), newcomers))
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def load_as_customers(
+    rows: Rows, *, source: str, kinds: Sequence[str] = ("email", "phone", "external")
+) -> tuple[dict[int, str], set[tuple[str, str]]]:
+    """Rows as customers and identifiers, in bulk and without hooks (the benchmark's and the
+    backend tests' loading). An identifier belongs to one customer: a value a later row
+    repeats is not stored again, and the two rows are returned as an exact pair (by
+    ``rec_id``). Returns customer id → ``rec_id`` and those pairs."""
+    from regard.customers.models import Customer, Identifier
+
+    now = datetime.now(UTC)
+    customers = [
+        Customer(
+            preferred_name=row["given_name"],
+            given_name=row["given_name"],
+            family_name=row["family_name"],
+            date_of_birth=row["date_of_birth"],
+            street=row["street"],
+            locality=row["locality"],
+            postcode=row["postcode"],
+            search_text=f"{row['given_name']} {row['family_name']}".lower(),
+            source=source,
+            created_at=now,
+            updated_at=now,
+        )
+        for row in rows
+    ]
+    created = Customer.objects.bulk_create(customers, batch_size=5000)
+    if not all(c.pk for c in created):
+        created = list(Customer.objects.order_by("id"))
+    ids = {c.pk: row.get("rec_id", "") for c, row in zip(created, rows, strict=True)}
+    owners: dict[tuple[str, str], str] = {}
+    exact: set[tuple[str, str]] = set()
+    identifiers = []
+    for customer, row in zip(created, rows, strict=True):
+        for kind in kinds:
+            value = row.get(kind) or ""
+            if not value:
+                continue
+            owner = owners.get((kind, value))
+            if owner is not None:
+                low, high = sorted((owner, row.get("rec_id", "")))
+                exact.add((low, high))
+                continue
+            owners[(kind, value)] = row.get("rec_id", "")
+            identifiers.append(
+                Identifier(
+                    customer=customer,
+                    kind=kind,
+                    value_raw=value,
+                    value_normalised=value,
+                    source=source,
+                    first_seen_at=now,
+                )
+            )
+    Identifier.objects.bulk_create(identifiers, batch_size=10000)
+    return ids, exact

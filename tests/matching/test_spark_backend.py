@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -17,7 +16,6 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
-from regard.customers.models import Customer, Identifier
 from regard.matching import engine, selectors, services, spark_backend
 from regard.matching.models import MatchCandidate, MatchKey, MatchRun, MatchSettings
 from tests.bench import synthetic
@@ -40,41 +38,8 @@ def _load(count: int, *, seed: int, postcodes: int) -> None:
     are large (and one postcode block is over the limit); plain rows, no hooks."""
     rows, _, _ = synthetic.generate(count, seed=seed)
     rng = np.random.default_rng(seed)
-    now = datetime.now(UTC)
-    created = Customer.objects.bulk_create(
-        Customer(
-            preferred_name=row["given_name"],
-            given_name=row["given_name"],
-            family_name=row["family_name"],
-            date_of_birth=row["date_of_birth"],
-            street=row["street"],
-            locality=row["locality"],
-            postcode=f"{10000 + int(rng.integers(postcodes))}",
-            search_text=f"{row['given_name']} {row['family_name']}".lower(),
-            source="test",
-            created_at=now,
-            updated_at=now,
-        )
-        for row in rows
-    )
-    taken: set[tuple[str, str]] = set()
-    identifiers = []
-    for customer, row in zip(created, rows, strict=True):
-        for kind in ("email", "phone"):
-            value = row.get(kind) or ""
-            if value and (kind, value) not in taken:  # an identifier belongs to one customer
-                taken.add((kind, value))
-                identifiers.append(
-                    Identifier(
-                        customer=customer,
-                        kind=kind,
-                        value_raw=value,
-                        value_normalised=value,
-                        source="test",
-                        first_seen_at=now,
-                    )
-                )
-    Identifier.objects.bulk_create(identifiers)
+    crowded = [dict(row, postcode=f"{10000 + int(rng.integers(postcodes))}") for row in rows]
+    synthetic.load_as_customers(crowded, source="test", kinds=("email", "phone"))
 
 
 def _batch(backend: str) -> tuple[MatchRun, dict[tuple[int, int], tuple[float, float, Any]]]:

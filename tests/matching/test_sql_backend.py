@@ -5,7 +5,7 @@ candidates against the local backend's (PostgreSQL only; skipped on SQLite)."""
 from __future__ import annotations
 
 import math
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 import numpy as np
@@ -17,7 +17,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rapidfuzz.distance import OSA, JaroWinkler
 
-from regard.customers.models import Customer, Identifier
 from regard.matching import engine, selectors, services, sql_backend
 from regard.matching.models import MatchCandidate, MatchKey, MatchModel, MatchRun, MatchSettings
 from tests.bench import synthetic
@@ -99,41 +98,7 @@ def test_the_sql_similarity_functions_on_the_edge_cases() -> None:
 
 def _bulk_load(rows: list[dict[str, Any]]) -> None:
     """Customers and their identifiers as plain rows (like the benchmark; no hooks)."""
-    now = datetime.now(UTC)
-    created = Customer.objects.bulk_create(
-        Customer(
-            preferred_name=row["given_name"],
-            given_name=row["given_name"],
-            family_name=row["family_name"],
-            date_of_birth=row["date_of_birth"],
-            street=row["street"],
-            locality=row["locality"],
-            postcode=row["postcode"],
-            search_text=f"{row['given_name']} {row['family_name']}".lower(),
-            source="test",
-            created_at=now,
-            updated_at=now,
-        )
-        for row in rows
-    )
-    taken: set[tuple[str, str]] = set()
-    identifiers = []
-    for customer, row in zip(created, rows, strict=True):
-        for kind in ("email", "phone", "account", "external"):
-            value = row.get(kind) or ""
-            if value and (kind, value) not in taken:  # an identifier belongs to one customer
-                taken.add((kind, value))
-                identifiers.append(
-                    Identifier(
-                        customer=customer,
-                        kind=kind,
-                        value_raw=value,
-                        value_normalised=value,
-                        source="test",
-                        first_seen_at=now,
-                    )
-                )
-    Identifier.objects.bulk_create(identifiers)
+    synthetic.load_as_customers(rows, source="test", kinds=("email", "phone", "account", "external"))
 
 
 def _person(given: str, family: str, born: date | None = None, **more: str) -> dict[str, Any]:
