@@ -1,14 +1,19 @@
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.test import override_settings
+from django.utils import timezone
 from faker import Faker
 
 from regard.customers import services as customer_services
 from regard.customers.models import Customer
+from regard.matching import services
+from regard.matching.models import MatchCandidate, MatchRun
 
 IdentifierInput = customer_services.IdentifierInput
 
@@ -78,3 +83,30 @@ def jonathan(db: None) -> Callable[[], tuple[Customer, Customer]]:
         return first, second
 
     return make
+
+
+StoredCandidates = dict[tuple[int, int], tuple[float, float, Any]]
+
+
+def batch_run_on(backend: str) -> tuple[MatchRun, StoredCandidates]:
+    """A batch run with REGARD_MATCH_BACKEND=backend, and what it stored: pair → (probability,
+    match weight, explanation)."""
+    with override_settings(REGARD_MATCH_BACKEND=backend):
+        run = services.match_run_execute(run=MatchRun.objects.create(created_at=timezone.now()))
+    stored = {
+        (low, high): (probability, weight, explanation)
+        for low, high, probability, weight, explanation in MatchCandidate.objects.filter(run=run).values_list(
+            "customer_low_id", "customer_high_id", "probability", "match_weight", "explanation"
+        )
+    }
+    return run, stored
+
+
+def assert_same_candidates(expected: StoredCandidates, found: StoredCandidates) -> None:
+    """The same pairs, probabilities and weights within 1e-9, identical explanations."""
+    assert found.keys() == expected.keys()
+    for pair, (probability, weight, explanation) in expected.items():
+        other_probability, other_weight, other_explanation = found[pair]
+        assert math.isclose(other_probability, probability, rel_tol=0, abs_tol=1e-9), pair
+        assert math.isclose(other_weight, weight, rel_tol=0, abs_tol=1e-9), pair
+        assert other_explanation == explanation, pair

@@ -7,18 +7,16 @@ One local Spark (two cores) for the module; the data comes from the database und
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import pytest
-from django.test import override_settings
-from django.utils import timezone
 
 from regard.matching import engine, selectors, services, spark_backend
 from regard.matching.models import MatchCandidate, MatchKey, MatchRun, MatchSettings
 from tests.bench import synthetic
+from tests.matching.conftest import assert_same_candidates, batch_run_on
 
 
 @pytest.fixture(scope="module")
@@ -40,18 +38,6 @@ def _load(count: int, *, seed: int, postcodes: int) -> None:
     rng = np.random.default_rng(seed)
     crowded = [dict(row, postcode=f"{10000 + int(rng.integers(postcodes))}") for row in rows]
     synthetic.load_as_customers(crowded, source="test", kinds=("email", "phone"))
-
-
-def _batch(backend: str) -> tuple[MatchRun, dict[tuple[int, int], tuple[float, float, Any]]]:
-    with override_settings(REGARD_MATCH_BACKEND=backend):
-        run = services.match_run_execute(run=MatchRun.objects.create(created_at=timezone.now()))
-    stored = {
-        (low, high): (probability, weight, explanation)
-        for low, high, probability, weight, explanation in MatchCandidate.objects.filter(run=run).values_list(
-            "customer_low_id", "customer_high_id", "probability", "match_weight", "explanation"
-        )
-    }
-    return run, stored
 
 
 def _keys() -> set[tuple[int, int]]:
@@ -88,22 +74,17 @@ def test_a_batch_run_on_spark_stores_the_candidates_and_keys_the_local_run_store
     _load(1500, seed=5, postcodes=12)
     settings_row = services.matching_settings()
     MatchSettings.objects.filter(pk=settings_row.pk).update(review_threshold=1e-10)
-    local_run, local = _batch("local")  # trains the model both runs use
+    local_run, local = batch_run_on("local")  # trains the model both runs use
     local_keys = _keys()
     MatchCandidate.objects.all().delete()
     MatchKey.objects.all().delete()  # the spark run rebuilds the index too
-    spark_run, on_spark = _batch("spark")
+    spark_run, on_spark = batch_run_on("spark")
 
     assert spark_run.status == MatchRun.Status.DONE
     assert spark_run.model_id == local_run.model_id
     assert spark_run.pairs_compared == local_run.pairs_compared > 5_000
     assert spark_run.candidates_found == local_run.candidates_found == len(local) > 300
-    assert on_spark.keys() == local.keys()
-    for pair, (probability, weight, explanation) in local.items():
-        other_probability, other_weight, other_explanation = on_spark[pair]
-        assert math.isclose(other_probability, probability, rel_tol=0, abs_tol=1e-9), pair
-        assert math.isclose(other_weight, weight, rel_tol=0, abs_tol=1e-9), pair
-        assert other_explanation == explanation, pair
+    assert_same_candidates(local, on_spark)
     assert _keys() == local_keys
     assert len(local_keys) > 10 * spark_run.customers_seen
 

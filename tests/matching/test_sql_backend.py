@@ -4,7 +4,6 @@ candidates against the local backend's (PostgreSQL only; skipped on SQLite)."""
 
 from __future__ import annotations
 
-import math
 from datetime import date
 from typing import Any
 
@@ -12,7 +11,6 @@ import numpy as np
 import pytest
 from django.db import connection, connections
 from django.test import override_settings
-from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rapidfuzz.distance import OSA, JaroWinkler
@@ -20,6 +18,7 @@ from rapidfuzz.distance import OSA, JaroWinkler
 from regard.matching import engine, selectors, services, sql_backend
 from regard.matching.models import MatchCandidate, MatchKey, MatchModel, MatchRun, MatchSettings
 from tests.bench import synthetic
+from tests.matching.conftest import assert_same_candidates, batch_run_on
 
 pytestmark = [pytest.mark.postgres_only]
 
@@ -362,37 +361,20 @@ def test_blocking_skips_keys_held_by_more_customers_than_the_limit_counting_load
 # ------------------------------------------------------------------ a whole batch run
 
 
-def _batch(backend: str) -> tuple[MatchRun, dict[tuple[int, int], tuple[float, float, Any]]]:
-    with override_settings(REGARD_MATCH_BACKEND=backend):
-        run = services.match_run_execute(run=MatchRun.objects.create(created_at=timezone.now()))
-    stored = {
-        (low, high): (probability, weight, explanation)
-        for low, high, probability, weight, explanation in MatchCandidate.objects.filter(run=run).values_list(
-            "customer_low_id", "customer_high_id", "probability", "match_weight", "explanation"
-        )
-    }
-    return run, stored
-
-
 def test_a_batch_run_on_postgres_stores_the_candidates_the_local_run_stores() -> None:
     _bulk_load(_crowded(_synthetic_rows(3000, seed=5), postcodes=15, seed=5) + TRICKY)
     settings_row = services.matching_settings()
     MatchSettings.objects.filter(pk=settings_row.pk).update(review_threshold=1e-10)
-    local_run, local = _batch("local")  # trains the model both runs use
+    local_run, local = batch_run_on("local")  # trains the model both runs use
     MatchCandidate.objects.all().delete()
     MatchKey.objects.all().delete()  # the postgres run rebuilds the index itself
-    postgres_run, in_postgres = _batch("postgres")
+    postgres_run, in_postgres = batch_run_on("postgres")
 
     assert postgres_run.status == MatchRun.Status.DONE
     assert postgres_run.model_id == local_run.model_id
     assert postgres_run.pairs_compared == local_run.pairs_compared > 10_000
     assert postgres_run.candidates_found == local_run.candidates_found == len(local) > 1000
-    assert in_postgres.keys() == local.keys()
-    for pair, (probability, weight, explanation) in local.items():
-        other_probability, other_weight, other_explanation = in_postgres[pair]
-        assert math.isclose(other_probability, probability, rel_tol=0, abs_tol=1e-9), pair
-        assert math.isclose(other_weight, weight, rel_tol=0, abs_tol=1e-9), pair
-        assert other_explanation == explanation, pair
+    assert_same_candidates(local, in_postgres)
 
 
 def test_training_on_postgres_uses_a_seeded_sample_of_a_large_set_and_everything_of_a_small_one(
