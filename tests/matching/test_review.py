@@ -146,7 +146,7 @@ def test_incremental_path_ranks_by_shared_keys_and_skips_oversized_blocks(
     _run()
     # Only three candidates may be read, and a key held by more than ten customers is no block.
     monkeypatch.setattr(services, "INCREMENTAL_CANDIDATE_LIMIT", 3)
-    monkeypatch.setattr(services, "MAX_BLOCK", 10)
+    monkeypatch.setattr(engine, "MAX_BLOCK", 10)
     with django_capture_on_commit_callbacks(execute=True):  # type: ignore[attr-defined]
         newcomer = create(
             given_name="Maggie",

@@ -418,6 +418,11 @@ def blocking_keys(record: dict[str, str]) -> list[int]:
     return index.hashes.tolist()
 
 
+# A blocking key held by more records than this pairs none of them (every backend, and the
+# incremental check, skip such blocks alike).
+MAX_BLOCK = 500
+
+
 def _pairs_within_groups(codes: np.ndarray, max_block: int) -> np.ndarray:
     """All (i, j), i < j, of records sharing a code; blocks above ``max_block`` are skipped."""
     order = np.argsort(codes)
@@ -475,7 +480,7 @@ class BlockIndex:
 def block_pairs(
     records: Sequence[dict[str, str]],
     *,
-    max_block: int = 500,
+    max_block: int = MAX_BLOCK,
     index: BlockIndex | None = None,
     table: RecordTable | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:

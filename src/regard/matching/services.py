@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -36,7 +36,6 @@ Evidence = tuple[np.ndarray, np.ndarray]
 DEFAULT_SEED = 7
 # One new customer is scored against the customers sharing the most blocking keys with it.
 INCREMENTAL_CANDIDATE_LIMIT = 100
-MAX_BLOCK = 500  # as in a batch run (engine.block_pairs)
 # Rebuilding a blocking index of at least this many rows on PostgreSQL sets its index and
 # foreign key aside during the COPY (a test lowers it).
 BULK_KEY_ROWS = 50_000
@@ -298,14 +297,13 @@ def _write_batch_candidates(
     existing = _existing_pairs() & wanted if len(wanted) > 1000 else _existing_among(wanted)
     table = MatchCandidate._meta.db_table
     columns = ", ".join(_CANDIDATE_COLUMNS)
-    status = MatchCandidate.Status.PROPOSED.value
     postgres = connection.vendor == "postgresql"
-    created_at = now if postgres else connection.ops.adapt_datetimefield_value(now)
-    ids = (model_row.pk, run.pk, "batch", created_at)
     rows = (
-        (low, high, probability, weight, json.dumps(model.explain(*evidence)), status, *ids)
-        for low, high, evidence, weight, probability in pairs
-        if (low, high) not in existing
+        row
+        for row in _candidate_rows(
+            model_row=model_row, model=model, pairs=pairs, run=run, source="batch", now=now
+        )
+        if (row[0], row[1]) not in existing
     )
     with connection.cursor() as cursor:
         if postgres:
@@ -343,6 +341,24 @@ def _existing_among(wanted: set[tuple[int, int]]) -> set[tuple[int, int]]:
     return {pair for pair in found if pair in wanted}
 
 
+def _candidate_rows(
+    *,
+    model_row: MatchModel,
+    model: engine.Model,
+    pairs: Sequence[tuple[int, int, Evidence, float, float]],
+    run: MatchRun | None,
+    source: str,
+    now: datetime,
+) -> Iterator[tuple[Any, ...]]:
+    """New candidates as plain rows in ``_CANDIDATE_COLUMNS`` order, ready for COPY or INSERT."""
+    created_at = now if connection.vendor == "postgresql" else connection.ops.adapt_datetimefield_value(now)
+    status = MatchCandidate.Status.PROPOSED.value
+    run_id = run.pk if run is not None else None
+    for low, high, evidence, weight, probability in pairs:
+        explanation = json.dumps(model.explain(*evidence))
+        yield (low, high, probability, weight, explanation, status, model_row.pk, run_id, source, created_at)
+
+
 def _store_candidates(
     *,
     model_row: MatchModel,
@@ -355,50 +371,26 @@ def _store_candidates(
     one INSERT that skips stored pairs and returns the new rows' ids."""
     if not pairs:
         return []
-    rows = [
-        MatchCandidate(
-            customer_low_id=low,
-            customer_high_id=high,
-            probability=probability,
-            match_weight=weight,
-            explanation=model.explain(*evidence),
-            model=model_row,
-            source=source,
-            created_at=now,
-        )
-        for low, high, evidence, weight, probability in pairs
-    ]
-    columns = [c for c in _CANDIDATE_COLUMNS if c != "run_id"]
-    marks = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * len(rows))
-    created_at = now if connection.vendor == "postgresql" else connection.ops.adapt_datetimefield_value(now)
-    values = [
-        value
-        for row in rows
-        for value in (
-            row.customer_low_id,
-            row.customer_high_id,
-            row.probability,
-            row.match_weight,
-            json.dumps(row.explanation),
-            row.status,
-            model_row.pk,
-            source,
-            created_at,
-        )
-    ]
+    rows = list(
+        _candidate_rows(model_row=model_row, model=model, pairs=pairs, run=None, source=source, now=now)
+    )
+    marks = ", ".join(["(" + ", ".join(["%s"] * len(_CANDIDATE_COLUMNS)) + ")"] * len(rows))
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {MatchCandidate._meta.db_table} ({', '.join(columns)}) VALUES {marks} "
+            f"INSERT INTO {MatchCandidate._meta.db_table} ({', '.join(_CANDIDATE_COLUMNS)}) VALUES {marks} "
             "ON CONFLICT DO NOTHING RETURNING id, customer_low_id, customer_high_id",
-            values,
+            [value for row in rows for value in row],
         )
         new_ids = {(low, high): pk for pk, low, high in cursor.fetchall()}
     created = []
     for row in rows:
-        row.pk = new_ids.get((row.customer_low_id, row.customer_high_id))
-        if row.pk is not None:
-            row._state.adding = False
-            created.append(row)
+        pk = new_ids.get((row[0], row[1]))
+        if pk is None:
+            continue
+        fields = dict(zip(_CANDIDATE_COLUMNS, row, strict=True))
+        candidate = MatchCandidate(id=pk, **fields | {"explanation": json.loads(row[4]), "created_at": now})
+        candidate._state.adding = False
+        created.append(candidate)
     return created
 
 
@@ -580,17 +572,17 @@ def match_candidates_for(customer: Customer, *, now: datetime | None = None) -> 
 def _customers_sharing_keys(customer_id: int, hashes: Sequence[int]) -> list[int]:
     """The customers sharing most blocking keys with this one, most first, at most
     ``INCREMENTAL_CANDIDATE_LIMIT``; as in a batch run, a key held by more than
-    ``MAX_BLOCK`` customers is no block. Each key's rows are read up to one more than that,
+    ``engine.MAX_BLOCK`` customers is no block. Each key's rows are read up to one more than that,
     so the cost is bounded however many profiles are stored."""
     table = MatchKey._meta.db_table
     per_key = " UNION ALL ".join(
         f"SELECT {number} AS k, customer_id FROM "
-        f"(SELECT customer_id FROM {table} WHERE key_hash = %s LIMIT {MAX_BLOCK + 1}) AS b{number}"
+        f"(SELECT customer_id FROM {table} WHERE key_hash = %s LIMIT {engine.MAX_BLOCK + 1}) AS b{number}"
         for number in range(len(hashes))
     )
     sql = (
         f"WITH hits AS ({per_key}), "
-        f"blocks AS (SELECT k FROM hits GROUP BY k HAVING COUNT(*) <= {MAX_BLOCK}) "
+        f"blocks AS (SELECT k FROM hits GROUP BY k HAVING COUNT(*) <= {engine.MAX_BLOCK}) "
         "SELECT customer_id FROM hits WHERE k IN (SELECT k FROM blocks) AND customer_id <> %s "
         "GROUP BY customer_id ORDER BY COUNT(*) DESC, customer_id LIMIT %s"
     )

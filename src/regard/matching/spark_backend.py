@@ -8,7 +8,7 @@ lets Spark cut the work anywhere:
   emits (key hash, customer); a record's key hashes do not depend on the other records
   of its table (the hashes are per value, ``engine.blocking_keys`` is the one-record case);
 * blocking: a Spark self-join of the keys on the hash, keys held by more than
-  ``MAX_BLOCK`` customers left out (as ``engine.block_pairs``), each pair once;
+  ``engine.MAX_BLOCK`` customers left out (as ``engine.block_pairs``), each pair once;
 * comparison and scoring: each batch of pairs becomes a ``RecordTable`` of its left then
   right records and goes through ``engine.score_pairs`` with the model (broadcast as its
   JSON); a pair's levels and term-frequency adjustments do not depend on the other pairs
@@ -38,7 +38,6 @@ import numpy as np
 
 from regard.matching import engine
 
-MAX_BLOCK = 500  # as engine.block_pairs: a key held by more customers pairs none of them
 # Executors sum the weights as the driver does, but a pair a hair below the threshold on
 # one side must not be lost: they send back pairs this close, the driver decides.
 THRESHOLD_SLACK = 1e-9
@@ -175,7 +174,7 @@ def block_keys(profiles: Any) -> Any:
     return profiles.mapInPandas(_keys_of, "key_hash long, customer_id long")
 
 
-def block_pairs(keys: Any, *, max_block: int = MAX_BLOCK) -> Any:
+def block_pairs(keys: Any, *, max_block: int = engine.MAX_BLOCK) -> Any:
     """(low, high) customer pairs sharing a key held by at most ``max_block`` customers, each once."""
     from pyspark.sql import functions as F
 

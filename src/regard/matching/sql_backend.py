@@ -26,7 +26,6 @@ from regard.matching import engine
 from regard.matching.nicknames import NICKNAME_GROUPS
 
 SCORED = "regard_match_scored"
-MAX_BLOCK = 500  # as engine.block_pairs: a key held by more customers pairs none of them
 # SQL sums the weights in another order than numpy: pairs this close below the threshold
 # come back too, and the threshold is applied to the engine's own score of them.
 THRESHOLD_SLACK = 1e-9
@@ -172,7 +171,7 @@ def loaded(
     records: Sequence[dict[str, str]],
     table: engine.RecordTable,
     model: engine.Model,
-    max_block: int = MAX_BLOCK,
+    max_block: int = engine.MAX_BLOCK,
 ) -> Iterator[Loaded]:
     """Profiles loaded and pairs blocked, inside one transaction (use ``scored`` within it).
     The blocking index must already hold these profiles' keys (``services._rebuild_keys``).
