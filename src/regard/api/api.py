@@ -10,9 +10,17 @@ from regard.consent.api import router as consent_router
 from regard.consent.api import suppression_router
 from regard.customers.api import merges_router, orders_router
 from regard.customers.api import router as customers_router
+from regard.insights.api import customer_insights_router, dashboard_router, recovery_router
 from regard.matching.api import candidates_router, runs_router
 from regard.outreach.api import campaigns_router, messages_router
 from regard.outreach.events_api import events_router
+from regard.policies.api import (
+    customer_policies_router,
+    exceptions_router,
+    order_policies_router,
+    policies_router,
+    promises_router,
+)
 from regard.privacy.api import router as privacy_router
 from regard.support.api import calls_router, conversations_router, webhooks_router
 from regard.support.metrics_api import metrics_router
@@ -43,3 +51,11 @@ api.add_router("/conversations", conversations_router)
 api.add_router("/conversations", metrics_router)
 api.add_router("/calls", calls_router)
 api.add_router("/webhooks", webhooks_router)
+api.add_router("/customers", customer_policies_router)
+api.add_router("/orders", order_policies_router)
+api.add_router("/policies", policies_router)
+api.add_router("/promises", promises_router)
+api.add_router("/exceptions", exceptions_router)
+api.add_router("/customers", customer_insights_router)
+api.add_router("/dashboard", dashboard_router)
+api.add_router("/recovery", recovery_router)

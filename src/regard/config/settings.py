@@ -74,6 +74,8 @@ INSTALLED_APPS = [
     "regard.consent",
     "regard.outreach",
     "regard.support",
+    "regard.policies",
+    "regard.insights",
     "regard.api",
 ]
 

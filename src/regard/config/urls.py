@@ -12,6 +12,8 @@ urlpatterns = [
     path("campaigns/", include("regard.outreach.urls")),
     path("", include("regard.consent.urls")),
     path("support/", include("regard.support.urls")),
+    path("policies/", include("regard.policies.urls")),
+    path("insights/", include("regard.insights.urls")),
     path("contact/", support_views.contact, name="contact"),
     path("s/<str:token>", survey_views.survey, name="survey"),
     path("demo/shop/", demo_chat.demo_shop, name="demo_shop"),

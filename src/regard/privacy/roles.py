@@ -16,6 +16,9 @@ class Role(StrEnum):
     AGENT = "agent"
     MARKETER = "marketer"
     ANALYST = "analyst"
+    # Watches service quality and decides policy (SPEC, "Who uses it"): edits remedy
+    # policies, decides exception groups, sees every team's promises.
+    MANAGER = "manager"
     # A marketing partner sending on the company's behalf: may check hashed
     # addresses against the suppression list and nothing else (S5).
     PARTNER = "partner"
@@ -40,12 +43,21 @@ class Capability(StrEnum):
     CONVERSATION_READ = "conversation.read"
     CONVERSATION_WRITE = "conversation.write"
     SUPPORT_ADMIN = "support.admin"
+    POLICY_MANAGE = "policy.manage"
+    REMEDY_GRANT = "remedy.grant"
+    PROMISE_WRITE = "promise.write"
+    PROMISE_READ_ALL = "promise.read_all"
+    EXCEPTION_LOG = "exception.log"
+    EXCEPTION_DECIDE = "exception.decide"
+    MIRROR_READ = "mirror.read"
+    DASHBOARD_READ = "dashboard.read"
+    RECOVERY_WORK = "recovery.work"
 
 
 PERMISSION_MATRIX: dict[Capability, frozenset[Role]] = {
     # Personal data is for the people who serve the customer; marketers work on
     # audiences and analysts on aggregates, neither needs to read a profile.
-    Capability.CUSTOMER_READ: frozenset({Role.ADMIN, Role.AGENT}),
+    Capability.CUSTOMER_READ: frozenset({Role.ADMIN, Role.AGENT, Role.MANAGER}),
     Capability.CUSTOMER_WRITE: frozenset({Role.ADMIN, Role.AGENT}),
     Capability.CUSTOMER_MERGE: frozenset({Role.ADMIN, Role.AGENT}),
     Capability.ORDER_WRITE: frozenset({Role.ADMIN, Role.AGENT}),
@@ -62,9 +74,21 @@ PERMISSION_MATRIX: dict[Capability, frozenset[Role]] = {
     Capability.MESSAGE_SEND: frozenset({Role.ADMIN, Role.AGENT}),
     Capability.EVENT_WRITE: frozenset({Role.ADMIN, Role.AGENT}),
     # The support desk: agents answer customers; admins also set up teams, SLAs, chat sites, webhooks.
-    Capability.CONVERSATION_READ: frozenset({Role.ADMIN, Role.AGENT}),
+    Capability.CONVERSATION_READ: frozenset({Role.ADMIN, Role.AGENT, Role.MANAGER}),
     Capability.CONVERSATION_WRITE: frozenset({Role.ADMIN, Role.AGENT}),
     Capability.SUPPORT_ADMIN: frozenset({Role.ADMIN}),
+    # C5: agents apply policy and keep their promises; managers change policy and decide
+    # what keeps coming back as an exception.
+    Capability.POLICY_MANAGE: frozenset({Role.ADMIN, Role.MANAGER}),
+    Capability.REMEDY_GRANT: frozenset({Role.ADMIN, Role.AGENT, Role.MANAGER}),
+    Capability.PROMISE_WRITE: frozenset({Role.ADMIN, Role.AGENT, Role.MANAGER}),
+    Capability.PROMISE_READ_ALL: frozenset({Role.ADMIN, Role.MANAGER}),
+    Capability.EXCEPTION_LOG: frozenset({Role.ADMIN, Role.AGENT, Role.MANAGER}),
+    Capability.EXCEPTION_DECIDE: frozenset({Role.ADMIN, Role.MANAGER}),
+    # C6: the mirror is one person's data; the dashboard is aggregates only, so analysts see it.
+    Capability.MIRROR_READ: frozenset({Role.ADMIN, Role.AGENT, Role.MANAGER}),
+    Capability.DASHBOARD_READ: frozenset({Role.ADMIN, Role.MANAGER, Role.ANALYST}),
+    Capability.RECOVERY_WORK: frozenset({Role.ADMIN, Role.AGENT, Role.MANAGER}),
 }
 
 CAPABILITY_DESCRIPTIONS: dict[Capability, str] = {
@@ -89,6 +113,15 @@ CAPABILITY_DESCRIPTIONS: dict[Capability, str] = {
     Capability.CONVERSATION_READ: "Read support conversations with their messages, notes and attachments",
     Capability.CONVERSATION_WRITE: "Open conversations, reply, add notes, log calls, assign and change status",
     Capability.SUPPORT_ADMIN: "Set up support teams, SLA policies, chat sites and webhook endpoints",
+    Capability.POLICY_MANAGE: "Create and change remedy policies and statutory guarantees",
+    Capability.REMEDY_GRANT: "Grant a remedy (replacement, refund, repair, credit) to a customer",
+    Capability.PROMISE_WRITE: "Record promises made to a customer and mark them kept or withdrawn",
+    Capability.PROMISE_READ_ALL: "See every team's promises, not only one's own and one's team's",
+    Capability.EXCEPTION_LOG: "Log a request that falls outside policy and move it between groups",
+    Capability.EXCEPTION_DECIDE: "Decide a recurring exception group: adopt it as policy or decline it",
+    Capability.MIRROR_READ: "Read the customer mirror: what the company did to one person",
+    Capability.DASHBOARD_READ: "Read the service dashboard (aggregates, no personal data)",
+    Capability.RECOVERY_WORK: "Claim, work and close items on the recovery worklist",
 }
 
 

@@ -1,0 +1,1 @@
+"""Pages of this app: thin, composing selectors; services do the writing."""

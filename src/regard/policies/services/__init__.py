@@ -1,0 +1,9 @@
+"""Every write of the policies app (C5), one module per concept, re-exported here."""
+
+from regard.policies.services.promises import (
+    promise_break_if_due,
+    promise_due_from_working_days,
+    promise_record,
+)
+
+__all__ = ["promise_break_if_due", "promise_due_from_working_days", "promise_record"]
