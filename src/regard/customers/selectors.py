@@ -21,6 +21,7 @@ from regard.customers.models import (
     OrderLine,
     TimelineEvent,
 )
+from regard.customers.panels import Panel, customer_panels
 from regard.errors import InvalidInput, NotFound, RegardError
 from regard.privacy import access
 from regard.privacy.access import AnyUser
@@ -256,6 +257,8 @@ class Customer360:
     consent_history: list[Any] = field(default_factory=list)
     messages: list[Any] = field(default_factory=list)
     shows_consent: bool = False
+    # Sections other apps registered in customers.panels (entitlements, promises, the mirror).
+    panels: list[Panel] = field(default_factory=list)
 
 
 def customer_360(*, actor: AnyUser, customer_id: int, via: str = "web") -> Customer360:
@@ -300,6 +303,7 @@ def customer_360(*, actor: AnyUser, customer_id: int, via: str = "web") -> Custo
         consent_history=consent_history,
         messages=messages,
         shows_consent=shows_consent,
+        panels=customer_panels(actor=actor, customer=customer, group=group),
     )
 
 

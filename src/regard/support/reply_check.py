@@ -446,5 +446,11 @@ def canned_texts_for(conversation: Any = None) -> list[str]:
 
 
 def check_reply(*, draft: str, conversation: Any, customer: Customer) -> list[Finding]:
-    """Everything the agent should look at before this draft goes to the customer (S7, S8)."""
-    return run_rules(draft, facts_for(customer=customer, conversation=conversation))
+    """Everything the agent should look at before this draft goes to the customer (S7, S8).
+
+    The desk's own rules, then the rules other apps registered in ``support.panels``.
+    """
+    from regard.support.panels import registered_reply_findings
+
+    findings = run_rules(draft, facts_for(customer=customer, conversation=conversation))
+    return findings + registered_reply_findings(draft=draft, conversation=conversation, customer=customer)

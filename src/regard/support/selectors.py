@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.contrib.auth.models import User
 from django.db.models import Count, Q, QuerySet
@@ -10,12 +10,14 @@ from django.db.models import Count, Q, QuerySet
 from regard.consent import selectors as consent_selectors
 from regard.customers import selectors as customer_selectors
 from regard.customers.models import Customer
+from regard.customers.panels import Panel
 from regard.errors import InvalidInput, NotFound
 from regard.privacy import access
 from regard.privacy.access import AnyUser
 from regard.privacy.roles import Capability
 from regard.privacy.services import audit_record_reads
 from regard.support.models import Conversation, Message, Team
+from regard.support.panels import sidebar_panels
 
 MAX_LIMIT = 200
 
@@ -129,6 +131,8 @@ class CustomerBeside:
     view: customer_selectors.Customer360
     earlier: list[Conversation]
     consent_line: str
+    # Panels other apps registered in support.panels (entitlements, promises, the mirror).
+    panels: list[Panel] = field(default_factory=list)
 
 
 def consent_line(customer: Customer) -> str:
@@ -151,7 +155,12 @@ def customer_beside(*, actor: AnyUser, conversation: Conversation, via: str = "w
         .exclude(pk=conversation.pk)
         .order_by("-created_at")[:20]
     )
-    return CustomerBeside(view=view, earlier=earlier, consent_line=consent_line(view.customer))
+    return CustomerBeside(
+        view=view,
+        earlier=earlier,
+        consent_line=consent_line(view.customer),
+        panels=sidebar_panels(actor=actor, conversation=conversation, group=group),
+    )
 
 
 def team_list() -> list[Team]:
