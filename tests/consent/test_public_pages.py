@@ -104,3 +104,23 @@ def test_public_endpoints_are_rate_limited() -> None:
     codes = [client.get(url).status_code for _ in range(35)]
     assert 429 in codes
     assert _granted(customer)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("pause_days", "²"),
+        ("pause_days", "99999999999999999999999"),
+        ("max_messages_per_week", "١٢"),
+        ("max_messages_per_week", "9223372036854775808"),
+        ("max_messages_per_week", "-1"),
+    ],
+)
+def test_preference_page_refuses_numbers_out_of_range_by_name(field: str, value: str) -> None:
+    # The customer's own link must not be able to raise a 500 (invariant 7).
+    customer, _ = subscriber(preferred_name="Ingrid")
+    values = {"channels": ["email"], "max_messages_per_week": "1", "pause_days": "0", field: value}
+    response = Client().post(f"/p/{_token(customer)}", values)
+    assert response.status_code == 422
+    assert field in response.content.decode()
+    assert not PreferenceChange.objects.filter(customer=customer).exists()

@@ -23,6 +23,7 @@ from regard.consent.models import Channel, ConsentEvent
 from regard.consent.tokens import LinkClaim, link_read
 from regard.customers.models import Customer
 from regard.errors import InvalidInput
+from regard.inputs import whole_number
 
 RATE_LIMIT = 30  # requests per minute per client address
 
@@ -41,6 +42,10 @@ CHANNEL_LABELS = {
     "post": _("post"),
     "push": _("push notification"),
 }
+
+
+# A pause is at most a year; the page offers up to that.
+MAX_PAUSE_DAYS = 365
 
 
 def _labels(claim: LinkClaim) -> dict[str, Any]:
@@ -163,22 +168,25 @@ def preferences(request: HttpRequest, token: str) -> HttpResponse:
                 via="web",
             )
         else:
-            weekly = request.POST.get("max_messages_per_week", "")
-            pause_days = request.POST.get("pause_days", "")
-            paused_until: datetime | None = None
-            if pause_days.isdigit() and int(pause_days) > 0:
-                day = timezone.now().date() + timedelta(days=min(int(pause_days), 365))
-                paused_until = datetime.combine(day, time(0), tzinfo=timezone.get_current_timezone())
+            weekly = request.POST.get("max_messages_per_week", "").strip()
+            pause_days = request.POST.get("pause_days", "").strip()
             topics = [
                 t for t in request.POST.get("excluded_topics", "").replace(";", ",").split(",") if t.strip()
             ]
             try:
+                paused_until: datetime | None = None
+                # The customer types these on their own link: "²" or 10^30 is a 422, not a 500.
+                if pause_days and whole_number(pause_days, field="pause_days", maximum=MAX_PAUSE_DAYS) > 0:
+                    day = timezone.now().date() + timedelta(days=int(pause_days))
+                    paused_until = datetime.combine(day, time(0), tzinfo=timezone.get_current_timezone())
                 services.preferences_set(
                     actor=None,
                     customer=customer,
                     channels=request.POST.getlist("channels"),
                     excluded_topics=topics,
-                    max_messages_per_week=int(weekly) if weekly.isdigit() else None,
+                    max_messages_per_week=whole_number(weekly, field="max_messages_per_week")
+                    if weekly
+                    else None,
                     paused_until=paused_until,
                     source="preference_page",
                     proof=proof,

@@ -26,6 +26,7 @@ from regard.customers.schemas import (
     TimelinePageOut,
 )
 from regard.errors import InvalidInput, NotFound
+from regard.inputs import OFFSET_MAX
 from regard.privacy.roles import Capability
 
 router = Router(tags=["customers"])
@@ -66,7 +67,7 @@ def search_customers(
     request: ApiRequest,
     q: str = "",
     limit: int = Query(50, ge=1, le=200),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=OFFSET_MAX),
 ) -> CustomerPage:
     page = selectors.customer_search(actor=request.auth, query=q, limit=limit, offset=offset)
     identifiers = selectors.identifiers_by_customer([c.pk for c in page.customers])

@@ -20,6 +20,7 @@ from regard.customers import normalise
 from regard.customers.models import Customer
 from regard.customers.services import PROFILE_FIELDS, OrderLineInput, clean_profile, order_clean
 from regard.errors import InvalidInput, RegardError
+from regard.inputs import is_whole_number
 
 IDENTIFIER_COLUMNS = ("email", "phone", "account", "external", "social", "chat")
 CUSTOMER_COLUMNS = (*PROFILE_FIELDS, *IDENTIFIER_COLUMNS)
@@ -227,7 +228,7 @@ def _parse_datetime(value: str) -> datetime:
 
 
 def _parse_quantity(value: str) -> int:
-    if not value.isdigit() or int(value) > MAX_QUANTITY:
+    if not is_whole_number(value, maximum=MAX_QUANTITY):
         raise InvalidInput(
             f"quantity: '{value}' is not a whole number up to {MAX_QUANTITY}.", field="quantity"
         )
@@ -252,7 +253,7 @@ def _customer_refs(cells: dict[str, str]) -> tuple[CustomerRef, ...]:
             continue
         kind = column.removeprefix("customer_")
         if kind == "id":
-            if not raw.isdigit():
+            if not is_whole_number(raw):
                 raise InvalidInput(f"customer_id: '{raw}' is not a customer id.", field=column)
             refs.append(CustomerRef(column, "id", str(int(raw)), raw))
         else:

@@ -23,6 +23,7 @@ from regard.customers.models import (
 )
 from regard.customers.panels import Panel, customer_panels
 from regard.errors import InvalidInput, NotFound, RegardError
+from regard.inputs import is_whole_number
 from regard.privacy import access
 from regard.privacy.access import AnyUser
 from regard.privacy.roles import Capability
@@ -83,7 +84,7 @@ def customer_search(
         owner_ids = _identifier_owner_ids(query)
         if owner_ids:
             matches |= Q(pk__in=owner_ids)
-        if query.isdigit():
+        if is_whole_number(query):
             matches |= Q(pk=int(query))
         customers = customers.filter(matches)
     found = list(customers.order_by("search_text", "id")[offset : offset + limit + 1])

@@ -9,6 +9,7 @@ from ninja import Query, Router, Schema, Status
 
 from regard.api.auth import ApiRequest, requires
 from regard.errors import InvalidInput
+from regard.inputs import OFFSET_MAX
 from regard.matching import selectors, services
 from regard.matching.models import MatchCandidate, MatchRun
 from regard.privacy import access
@@ -104,7 +105,7 @@ def list_candidates(
     min_probability: float = Query(0.0, ge=0.0, le=1.0),
     status: str | None = MatchCandidate.Status.PROPOSED,
     limit: int = Query(50, ge=1, le=200),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=OFFSET_MAX),
 ) -> CandidatePage:
     if status and status not in MatchCandidate.Status.values:
         allowed = ", ".join(MatchCandidate.Status.values)

@@ -33,6 +33,7 @@ from regard.consent.models import ConsentEvent
 from regard.consent.services import clean_channel, clean_purpose
 from regard.customers.models import Customer, Order, OrderLine
 from regard.errors import InvalidInput
+from regard.inputs import BIGINT_MAX
 
 LIST_FIELDS = ("countries", "languages", "ordered_skus", "bought_categories", "not_bought_categories")
 DAY_FIELDS = ("ordered_within_days", "not_ordered_for_days", "created_within_days")
@@ -92,7 +93,7 @@ def audience_clean(rule: Mapping[str, Any] | None) -> dict[str, Any]:
             cleaned[key] = _consent(value)
         elif key == "customer_ids":
             if not isinstance(value, list) or not all(
-                isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value
+                isinstance(v, int) and not isinstance(v, bool) and 0 < v <= BIGINT_MAX for v in value
             ):
                 raise _bad(key, "a list of customer ids (positive whole numbers).")
             if len(value) > MAX_IDS:

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from django.contrib.auth.models import User
 from django.db import transaction
-from ninja import Query, Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 
 from regard.api.auth import ApiRequest, requires
 from regard.customers.models import Customer
 from regard.errors import InvalidInput, NotFound
+from regard.inputs import BIGINT_MAX, OFFSET_MAX
 from regard.privacy import access
 from regard.privacy.roles import Capability
 from regard.support import selectors, services, webhooks
@@ -44,9 +45,9 @@ class ListQuery(Schema):
     channel: str = ""
     team: str = ""
     assignee: str = ""
-    customer_id: int | None = None
+    customer_id: int | None = Field(None, ge=1, le=BIGINT_MAX)
     limit: int = 50
-    offset: int = 0
+    offset: int = Field(0, ge=0, le=OFFSET_MAX)
 
 
 def _team(slug: str | None, field: str = "team") -> Team | None:

@@ -26,6 +26,7 @@ import time
 from dataclasses import dataclass
 
 from regard.errors import InvalidInput
+from regard.inputs import is_whole_number
 
 VERSION = "v1"
 KINDS = ("email", "account")
@@ -75,7 +76,7 @@ def identity_read(token: str, *, secret: str, now: float | None = None) -> Ident
         raise _refuse(f"unknown token version '{version[:10]}' (expected {VERSION}).")
     if kind not in KINDS:
         raise _refuse(f"kind must be one of {', '.join(KINDS)}.")
-    if not expires_text.isdigit():
+    if not is_whole_number(expires_text):
         raise _refuse("expires must be a Unix time in seconds.")
     expected = _sign(secret, f"{version}.{kind}.{expires_text}.{encoded}")
     # Compare the signature before looking any further, in constant time.

@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from regard.errors import InvalidInput
+from regard.inputs import whole_number
 from regard.privacy.roles import Capability
 from regard.support.notifications import notification_list, notifications_mark_read
 from regard.web.access import requires
@@ -23,7 +23,6 @@ def notifications_page(request: HttpRequest) -> HttpResponse:
 @requires(Capability.CONVERSATION_READ)
 def notifications_read(request: HttpRequest) -> HttpResponse:
     raw = request.POST.getlist("id")
-    if raw and not all(value.isdigit() for value in raw):
-        raise InvalidInput("id: notification ids are numbers.", field="id")
-    notifications_mark_read(actor=request.user, ids=[int(value) for value in raw] or None)
+    ids = [whole_number(value, field="id") for value in raw]
+    notifications_mark_read(actor=request.user, ids=ids or None)
     return redirect("support:notifications")

@@ -17,6 +17,7 @@ from django_htmx.middleware import HtmxDetails
 from regard.consent.views import rate_limited
 from regard.customers.models import Customer
 from regard.errors import InvalidInput, NotFound, RegardError
+from regard.inputs import OFFSET_MAX, whole_number
 from regard.privacy import access
 from regard.privacy.roles import Capability
 from regard.privacy.services import audit_record_reads
@@ -45,7 +46,7 @@ def call_new(request: HttpRequest) -> HttpResponse:
     raw_customer = request.GET.get("customer") or request.POST.get("customer") or ""
     if raw_customer:
         access.require(request.user, Capability.CUSTOMER_READ)
-        customer = Customer.objects.filter(pk=int(raw_customer) if raw_customer.isdigit() else -1).first()
+        customer = Customer.objects.filter(pk=whole_number(raw_customer, field="customer")).first()
         if customer is None:
             raise NotFound(f"customer: no customer with id {raw_customer}.", field="customer")
     values: dict[str, Any] = {"status": "resolved", "direction": "in", "kind": "question"}
@@ -229,11 +230,9 @@ def inbox(request: HtmxRequest) -> HttpResponse:
         team=request.GET.get("team", ""),
         assignee=request.GET.get("assignee", ""),
     )
-    raw_offset = request.GET.get("offset", "0")
-    if not raw_offset.isdigit():
-        raise InvalidInput("offset: a whole number.", field="offset")
+    offset = whole_number(request.GET.get("offset", "0"), field="offset", maximum=OFFSET_MAX)
     page = selectors.conversation_list(
-        actor=request.user, filters=filters, limit=INBOX_PAGE, offset=int(raw_offset), via="web"
+        actor=request.user, filters=filters, limit=INBOX_PAGE, offset=offset, via="web"
     )
     context = {
         "page": page,
