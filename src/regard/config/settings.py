@@ -250,4 +250,7 @@ if REGARD_OUTBOX_LEASE_SECONDS < 1:
 # Nothing but the outbox dispatcher sends (invariant 1): Django's own mail API is refused.
 EMAIL_BACKEND = "regard.outreach.sender.RefusingEmailBackend"
 # S8: the reply check points out a draft that asks the customer for more things than this.
+# Largest request body over HTTP (the API and agent pages); public pages take 64 KB.
+REGARD_MAX_REQUEST_BYTES = int(env("REGARD_MAX_REQUEST_BYTES", "2000000"))
+DATA_UPLOAD_MAX_MEMORY_SIZE = REGARD_MAX_REQUEST_BYTES
 REGARD_REPLY_CHECK_MAX_REQUESTS = int(env("REGARD_REPLY_CHECK_MAX_REQUESTS", "2"))
