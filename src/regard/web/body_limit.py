@@ -18,7 +18,8 @@ Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+# Django's handler and Channels' router each type the triple their own way.
+ASGIApp = Callable[..., Awaitable[None]]
 
 # Pages anyone can reach with a link (unsubscribe, preferences, contact form, survey) take
 # a few form fields; nothing there needs more than this.
