@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.cache import cache
 from django.test import Client
 from hypothesis import HealthCheck, settings
 
@@ -55,6 +56,13 @@ class ApiClient:
 
     def delete(self, path: str) -> Any:
         return self._call("delete", path)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits() -> None:
+    # Public pages count requests per client address in the cache; one test's requests must
+    # not use up the next test's budget, whatever order the tests run in.
+    cache.clear()
 
 
 @pytest.fixture

@@ -53,6 +53,12 @@ def start(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
         ({"REGARD_DEBUG": "true"}, "REGARD_DEBUG"),
         ({"REGARD_ALLOWED_HOSTS": None}, "REGARD_ALLOWED_HOSTS"),
         ({"REGARD_ALLOWED_HOSTS": " , "}, "REGARD_ALLOWED_HOSTS"),
+        ({"REGARD_SECRET_KEY": "a" * 60}, "REGARD_SECRET_KEY"),
+        ({"REGARD_SECRET_KEY": "ab" * 40}, "REGARD_SECRET_KEY"),
+        (
+            {"REGARD_SECRET_KEY": "regard-development-key-do-not-use-in-production-0123456789abcdefXYZ"},
+            "REGARD_SECRET_KEY",
+        ),
     ],
 )
 def test_production_refuses_to_start_with_an_unsafe_setting(
@@ -94,3 +100,29 @@ def test_check_deploy_is_clean_in_production(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+@pytest.mark.parametrize("value", ["prod", "Prod", "staging", "live"])
+def test_an_unknown_environment_is_refused_not_run_as_development(tmp_path: Path, value: str) -> None:
+    result = start(production_env(tmp_path, REGARD_ENV=value, REGARD_SECRET_KEY=None))
+    assert result.returncode != 0
+    assert "REGARD_ENV" in result.stderr
+    assert value.lower() in result.stderr
+
+
+def test_production_spelled_with_capitals_is_production(tmp_path: Path) -> None:
+    result = start(production_env(tmp_path, REGARD_ENV="Production", REGARD_SECRET_KEY=None))
+    assert result.returncode != 0
+    assert "Refusing to start in production" in result.stderr
+
+
+def test_check_deploy_warns_on_a_wildcard_host(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [str(REGARD), "check", "--deploy", "--fail-level", "WARNING"],
+        env=production_env(tmp_path, REGARD_ALLOWED_HOSTS="*"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "regard.W001" in result.stdout + result.stderr

@@ -5,7 +5,7 @@ import pytest
 from regard.outreach.dispatcher import dispatch_batch
 from regard.privacy.roles import Role
 from tests.customers.factories import make_customer, unique
-from tests.outreach.helpers import subscriber
+from tests.outreach.helpers import daytime_zone, subscriber
 
 pytestmark = pytest.mark.django_db
 
@@ -14,7 +14,7 @@ def test_campaign_create_launch_send_and_count_by_reason(api_for, smtp_server, s
     recorder, _ = smtp_server
     marketer = api_for(Role.MARKETER)
     consenting, address = subscriber()
-    silent = make_customer(identifiers=[("email", f"quiet{unique()}@example.org")])
+    silent = make_customer(identifiers=[("email", f"quiet{unique()}@example.org")], time_zone=daytime_zone())
     created = marketer.post(
         "campaigns",
         {
@@ -44,6 +44,11 @@ def test_campaign_create_launch_send_and_count_by_reason(api_for, smtp_server, s
         ({"purpose": "solar"}, "purpose"),
         ({"scheduled_at": "2001-01-01T00:00:00Z"}, "scheduled_at"),
         ({"body": "{% if %}"}, "body"),
+        # Tags that print internals (the context, loaded modules, routes) are refused.
+        ({"body": "{{ greeting }} {% debug %}"}, "body"),
+        ({"subject": "{% now 'Y' %}"}, "subject"),
+        ({"body": "{% url 'support:inbox' %}"}, "body"),
+        ({"body": "{% if greeting %}{% csrf_token %}{% endif %}"}, "body"),
         ({"audience": {"zodiac": ["leo"]}}, "audience.zodiac"),
     ],
 )
@@ -71,3 +76,9 @@ def test_service_message_api_is_idempotent_by_dedupe_key(agent_api, api_for, smt
     dispatch_batch(sender=sender)
     assert len(recorder.to(address)) == 1
     assert api_for(Role.MARKETER).post("messages", payload).status_code == 403
+
+
+def test_templates_with_variables_conditions_and_loops_are_still_accepted(api_for) -> None:
+    body = "{{ greeting }},{% if preferred_name %} {{ preferred_name|upper }}{% endif %}{# note #}{% firstof x 'y' %}"
+    payload = {"name": "x", "purpose": "newsletter", "subject": "Hello {{ greeting }}", "body": body}
+    assert api_for(Role.MARKETER).post("campaigns", payload).status_code in (200, 201)

@@ -27,7 +27,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,7 @@ from regard.customers.models import Customer, Identifier
 from regard.outreach import dkim_keys, services
 from regard.outreach.mime import message_id_for
 from regard.outreach.models import OutboxMessage
+from tests.outreach.helpers import daytime_zone
 
 pytestmark = [
     pytest.mark.postgres_only,
@@ -60,12 +61,6 @@ SETTLE_SECONDS = 240
 WORKERS = 2
 MESSAGE_ID = re.compile(rb"^Message-ID: (<[^>\r\n]+>)\r$", re.MULTILINE | re.IGNORECASE)
 State = OutboxMessage.State
-
-
-def daytime_zone(now: datetime) -> str:
-    """A fixed-offset zone where it is around noon now, so quiet hours never hold the test's mail."""
-    offset = max(-12, min(14, 12 - now.astimezone(UTC).hour))
-    return "UTC" if offset == 0 else f"Etc/GMT{-offset:+d}"
 
 
 @dataclass

@@ -51,7 +51,7 @@ def test_the_preset_abandoned_cart_journey_has_at_most_two_reminders() -> None:
 
 
 def test_cart_abandoned_posted_ten_times_enrolls_once_and_plans_two_reminders(agent_api) -> None:
-    customer, _ = subscriber(purpose="offers")
+    customer, _ = subscriber(purpose="offers", time_zone="UTC")  # their mornings: see _morning
     for number in range(10):
         response = agent_api.post(
             "events",
@@ -72,7 +72,7 @@ def test_cart_abandoned_posted_ten_times_enrolls_once_and_plans_two_reminders(ag
 def test_two_weeks_of_abandoned_carts_bring_two_emails_in_total(smtp_server, sender: SmtpSender) -> None:
     """S19: twice a day for two weeks the cart is reported abandoned; the dispatcher runs throughout."""
     recorder, _ = smtp_server
-    customer, address = subscriber(purpose="offers")
+    customer, address = subscriber(purpose="offers", time_zone="UTC")  # their mornings: see _morning
     start = _morning()
     for half_day in range(28):
         at = start + timedelta(hours=12 * half_day)
@@ -87,7 +87,7 @@ def test_two_weeks_of_abandoned_carts_bring_two_emails_in_total(smtp_server, sen
 
 def test_purchase_between_steps_stops_the_rest(smtp_server, sender: SmtpSender) -> None:
     recorder, _ = smtp_server
-    customer, address = subscriber(purpose="offers")
+    customer, address = subscriber(purpose="offers", time_zone="UTC")  # their mornings: see _morning
     start = _morning()
     _cart(customer, at=start)
     dispatch_batch(sender=sender, now=start + timedelta(hours=5))
@@ -104,7 +104,7 @@ def test_purchase_between_steps_stops_the_rest(smtp_server, sender: SmtpSender) 
 
 def test_complaint_event_before_the_first_step_stops_everything(smtp_server, sender: SmtpSender) -> None:
     recorder, _ = smtp_server
-    customer, address = subscriber(purpose="offers")
+    customer, address = subscriber(purpose="offers", time_zone="UTC")  # their mornings: see _morning
     start = _morning()
     _cart(customer, at=start)
     events.event_record(actor=None, customer=customer, type="complaint", now=start + timedelta(hours=1))
@@ -115,7 +115,7 @@ def test_complaint_event_before_the_first_step_stops_everything(smtp_server, sen
 
 def test_withdrawal_between_steps_stops_the_rest_and_leaves_the_journey(smtp_server, sender) -> None:
     recorder, _ = smtp_server
-    customer, address = subscriber(purpose="offers")
+    customer, address = subscriber(purpose="offers", time_zone="UTC")  # their mornings: see _morning
     start = _morning()
     _cart(customer, at=start)
     dispatch_batch(sender=sender, now=start + timedelta(hours=5))
@@ -131,7 +131,7 @@ def test_withdrawal_between_steps_stops_the_rest_and_leaves_the_journey(smtp_ser
 def test_one_click_unsubscribe_from_the_first_reminder_stops_the_second(smtp_server, sender) -> None:
     """S19 again: the unsubscribe works the first time, and later carts bring nothing."""
     recorder, _ = smtp_server
-    customer, address = subscriber(purpose="offers")
+    customer, address = subscriber(purpose="offers", time_zone="UTC")  # their mornings: see _morning
     start = _morning()
     _cart(customer, at=start)
     dispatch_batch(sender=sender, now=start + timedelta(hours=5))

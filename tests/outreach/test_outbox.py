@@ -16,7 +16,7 @@ from regard.outreach.dispatcher import dispatch_batch, recover_stale
 from regard.outreach.models import OutboxMessage
 from regard.outreach.services import campaigns_finish, service_message_send
 from tests.customers.factories import make_customer, unique
-from tests.outreach.helpers import enqueue_for, running_campaign, subscriber
+from tests.outreach.helpers import daytime_zone, enqueue_for, running_campaign, subscriber
 
 pytestmark = pytest.mark.django_db
 State = OutboxMessage.State
@@ -82,7 +82,9 @@ def test_template_needing_missing_data_is_held_with_the_reason(smtp_server, send
 
 def test_gate_drop_is_recorded_with_reasons_and_nothing_is_sent(smtp_server, sender) -> None:
     recorder, _ = smtp_server
-    customer = make_customer(identifiers=[("email", f"never{unique()}@example.org")])
+    customer = make_customer(
+        identifiers=[("email", f"never{unique()}@example.org")], time_zone=daytime_zone()
+    )
     row = enqueue_for(running_campaign(), customer)
     dispatch_batch(sender=sender)
     row.refresh_from_db()

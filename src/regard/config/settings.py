@@ -31,7 +31,10 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in env(name, default).split(",") if item.strip()]
 
 
-REGARD_ENV = env("REGARD_ENV", "development")
+REGARD_ENV = env("REGARD_ENV", "development").strip().lower()
+if REGARD_ENV not in {"development", "production"}:
+    # "prod" or a typo must not quietly run in development with the public default key.
+    raise ImproperlyConfigured(f"REGARD_ENV: '{REGARD_ENV}' is neither 'development' nor 'production'.")
 IS_PRODUCTION = REGARD_ENV == "production"
 DEFAULT_SECRET_KEY = "regard-development-key-do-not-use-in-production-0123456789abcdef"
 
@@ -48,8 +51,17 @@ if IS_PRODUCTION:
     problems = []
     if DEBUG:
         problems.append("REGARD_DEBUG must be off")
-    if SECRET_KEY == DEFAULT_SECRET_KEY or len(SECRET_KEY) < 50:
-        problems.append("REGARD_SECRET_KEY must be set to a random value of 50+ characters")
+    # A long key of few distinct characters ("aaaa…") is as guessable as a short one.
+    if (
+        SECRET_KEY == DEFAULT_SECRET_KEY
+        or "do-not-use-in-production" in SECRET_KEY
+        or len(SECRET_KEY) < 50
+        or len(set(SECRET_KEY)) < 16
+    ):
+        problems.append(
+            "REGARD_SECRET_KEY must be set to a random value of 50+ characters (e.g. from"
+            " `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)"
+        )
     if not ALLOWED_HOSTS:
         problems.append("REGARD_ALLOWED_HOSTS must name the host(s) Regard is served on")
     if problems:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from django.template import Context, Engine, Template, TemplateSyntaxError
+from django.template import Context, Engine, Template, TemplateSyntaxError, base, defaulttags
 from django.utils import translation
 
 from regard.customers.models import Customer
@@ -35,12 +35,35 @@ class Rendered:
     body: str
 
 
+# What a message template may use: text, variables with filters, if / for / with / firstof
+# and comments. {% debug %} prints the context and the loaded modules, {% now %}, {% url %},
+# {% csrf_token %} and the rest expose internals or mean nothing in a mail.
+_ALLOWED_NODES = (
+    defaulttags.CommentNode,
+    defaulttags.FirstOfNode,
+    defaulttags.ForNode,
+    defaulttags.IfNode,
+    defaulttags.WithNode,
+    base.TextNode,
+    base.VariableNode,
+)
+
+
 @lru_cache(maxsize=256)
 def compile_template(text: str, *, field: str = "body") -> Template:
     try:
-        return _ENGINE.from_string(text)
+        template = _ENGINE.from_string(text)
     except TemplateSyntaxError as error:
         raise InvalidInput(f"{field}: template error: {error}", field=field) from None
+    for node in template.nodelist.get_nodes_by_type(base.Node):
+        if not isinstance(node, _ALLOWED_NODES):
+            tag = (node.token.contents.split() or ["?"])[0] if node.token else type(node).__name__
+            raise InvalidInput(
+                f"{field}: the tag {{% {tag} %}} is not allowed in a message template"
+                " (use variables, if, for, with, firstof).",
+                field=field,
+            )
+    return template
 
 
 def validate_template(text: str, *, field: str) -> None:
