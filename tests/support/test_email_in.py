@@ -159,6 +159,23 @@ def test_the_same_mail_delivered_twice_is_one_message(listener: int) -> None:
     assert Message.objects.count() == 1
 
 
+@pytest.mark.parametrize(
+    "other",
+    [
+        {"body": "A different mail that reuses the Message-ID."},
+        {"sender": "Mallory <mallory@example.org>"},
+        {"subject": "Another subject"},
+    ],
+)
+def test_a_distinct_mail_that_reuses_a_message_id_is_stored_too(listener: int, other: dict[str, str]) -> None:
+    # Nothing accepted is lost: a reused Message-ID alone does not make a mail a retry.
+    send(listener, mail().as_bytes())
+    send(listener, mail(**other).as_bytes(), mail_from="mallory@example.org")
+    assert Message.objects.count() == 2
+    send(listener, mail(**other).as_bytes(), mail_from="mallory@example.org")
+    assert Message.objects.count() == 2  # and that one's own retry is still recognised
+
+
 def test_a_broken_mime_message_is_kept_raw_and_shown_with_its_error(listener: int) -> None:
     broken = (
         b"From: Ada <ada@example.org>\r\nTo: help@shop.test\r\nSubject: photo\r\nMessage-ID: <b1@example.org>\r\n"

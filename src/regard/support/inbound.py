@@ -335,6 +335,27 @@ def _unknown_sender(written: str, now: datetime) -> Customer:
     )
 
 
+def _same_mail_stored(parsed: ParsedMail, sender_address: str) -> Message | None:
+    """The stored copy of this very mail, if a relay retried it after losing our answer.
+
+    A Message-ID alone does not say so: senders reuse them, by bug or by malice, and a
+    distinct mail answered 250 must be kept (nothing accepted is lost). A retry carries the
+    same Message-ID, sender, subject and body.
+    """
+    candidates = Message.objects.filter(
+        message_id=parsed.message_id, direction=Message.Direction.IN, sender_address=sender_address
+    ).select_related("conversation")
+    body = parsed.body_text.replace("\x00", "\ufffd")
+    for candidate in candidates[:20]:
+        if candidate.body_text.strip() == body.strip() and _same_subject(candidate.raw, parsed.subject):
+            return candidate
+    return None
+
+
+def _same_subject(raw: str, subject: str) -> bool:
+    return parse_mail(raw.encode("utf-8", "replace")).subject == subject
+
+
 def support_receive(
     *,
     mail_from: str,
@@ -349,14 +370,12 @@ def support_receive(
     auth = authentication_results(data, dnsfunc=dnsfunc)
     raw = data.decode("utf-8", "replace").replace("\x00", "\ufffd")
     with transaction.atomic():
+        sender_address = parsed.from_address or mail_from.strip("<>")
         if parsed.message_id:
-            again = Message.objects.filter(
-                message_id=parsed.message_id, direction=Message.Direction.IN
-            ).first()
+            again = _same_mail_stored(parsed, sender_address)
             if again is not None:
                 return again  # the same mail delivered twice (a retry after a lost answer)
         conversation = _thread(parsed)
-        sender_address = parsed.from_address or mail_from.strip("<>")
         opened_here = conversation is None
         if conversation is None:
             customer, sender_address = _sender(parsed, mail_from, now)
