@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from ninja import NinjaAPI
-
 from regard.api import errors
 from regard.api.auth import BearerToken
+from regard.api.openapi import RegardAPI
 from regard.consent.api import router as consent_router
 from regard.consent.api import suppression_router
 from regard.customers.api import merges_router, orders_router
@@ -25,7 +24,7 @@ from regard.privacy.api import router as privacy_router
 from regard.support.api import calls_router, conversations_router, webhooks_router
 from regard.support.metrics_api import metrics_router
 
-api = NinjaAPI(
+api = RegardAPI(
     title="Regard API",
     version="1",
     description="Customers, identifiers, orders and timelines. Authenticate with "
