@@ -462,3 +462,22 @@ def test_a_customer_identified_by_account_gives_the_address_to_answer_to(site: C
     conversation = Conversation.objects.get()
     assert conversation.customer_id == customer.pk
     assert customer.identifiers.filter(kind="email", value_normalised="acc@example.org").exists()
+
+
+def test_new_chats_from_one_address_are_limited_across_sockets(site: ChatSite, settings: Any) -> None:
+    # Each socket is a fresh visitor; only the client address ties them together.
+    settings.REGARD_CHAT_RATE_LIMIT = "3/10m"
+
+    async def scenario() -> None:
+        answers = []
+        for n in range(5):
+            socket = customer_socket()
+            await hello(socket, visitor=f"visitor-{n:04d}-0123456789")
+            await socket.send_json_to({"type": "message", "text": f"Hello, number {n}"})
+            frame = dict(await socket.receive_json_from(timeout=5))
+            answers.append(frame.get("field") == "rate")
+            await socket.disconnect()
+        assert answers == [False, False, False, True, True]
+
+    run(scenario)
+    assert Conversation.objects.filter(channel="chat").count() == 3

@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
 
 from regard.consent.services import consent_grant
@@ -21,11 +20,6 @@ from tests.customers.factories import make_customer
 from tests.outreach.conftest import Recorder, _mail_settings, sender, smtp_server  # noqa: F401
 
 NOON = datetime(2026, 6, 3, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limit() -> None:
-    cache.clear()
 
 
 def resolved(*, consent: bool = True, language: str = "en", **profile: Any) -> Conversation:

@@ -197,6 +197,21 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# Rate limits (web.ratelimit) count in this cache, so every process shares one count:
+# Redis when REDIS_URL is set, else a table in the main database (created by a migration).
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "regard_cache"}
+    }
+RATELIMIT_USE_CACHE = "default"
+REGARD_PUBLIC_RATE_LIMIT = env("REGARD_PUBLIC_RATE_LIMIT", "30/m")
+REGARD_CONTACT_RATE_LIMIT = env("REGARD_CONTACT_RATE_LIMIT", "5/10m")
+REGARD_CHAT_RATE_LIMIT = env("REGARD_CHAT_RATE_LIMIT", "10/10m")
+# Proxies allowed to say who the client is (X-Forwarded-For); none by default.
+REGARD_TRUSTED_PROXIES = env_list("REGARD_TRUSTED_PROXIES")
+
 # How phone numbers written without a country code are read (ISO 3166 region).
 REGARD_DEFAULT_PHONE_REGION = env("REGARD_DEFAULT_PHONE_REGION", "US")
 REGARD_HOST = env("REGARD_HOST", "127.0.0.1")

@@ -7,11 +7,9 @@ Signed tokens (``consent.tokens``), no session, no cookies, no CSRF token needed
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
-from functools import wraps
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone, translation
@@ -24,8 +22,7 @@ from regard.consent.tokens import LinkClaim, link_read
 from regard.customers.models import Customer
 from regard.errors import InvalidInput
 from regard.inputs import whole_number
-
-RATE_LIMIT = 30  # requests per minute per client address
+from regard.web.ratelimit import rate_limited
 
 # Shown to the customer in their language (catalogues in consent/locale); a purpose
 # configured beyond these shows under its own name.
@@ -55,31 +52,9 @@ def _labels(claim: LinkClaim) -> dict[str, Any]:
     }
 
 
-def _client_ip(request: HttpRequest) -> str:
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
-
-
-def rate_limited(view: Any) -> Any:
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        key = f"regard:public:{_client_ip(request)}:{int(timezone.now().timestamp() // 60)}"
-        count = cache.get_or_set(key, 0, 120)
-        try:
-            count = cache.incr(key)
-        except ValueError:
-            count = 1
-        if count > RATE_LIMIT:
-            return HttpResponse(
-                "Too many requests; try again in a minute.\n", status=429, content_type="text/plain"
-            )
-        return view(request, *args, **kwargs)
-
-    return wrapper
-
-
 def _proof(request: HttpRequest, claim: LinkClaim, how: str) -> dict[str, Any]:
     return {
-        "ip": _client_ip(request),
+        "ip": request.META.get("REMOTE_ADDR", "") or "unknown",
         "user_agent": request.META.get("HTTP_USER_AGENT", "")[:300],
         "message_id": claim.message_id,
         "note": how,

@@ -41,6 +41,7 @@ from regard.privacy.roles import Capability
 from regard.support import chat, live, queue, services
 from regard.support.identity import identity_read
 from regard.support.models import AgentPresence, ChatSite, Conversation
+from regard.web.ratelimit import client_hit
 
 # The capability an agent needs to open the live inbox (it shows customers' names and messages).
 INBOX_CAPABILITY = Capability.CONVERSATION_READ
@@ -98,6 +99,11 @@ def _user_agent(scope: dict[str, Any]) -> str:
         if name == b"user-agent":
             return bytes(value).decode("latin1")[:300]
     return ""
+
+
+def _new_chat_over_limit(scope: dict[str, Any]) -> bool:
+    client = scope.get("client") or ("", 0)
+    return client_hit(address=str(client[0]), group="chat-new", rate=settings.REGARD_CHAT_RATE_LIMIT)
 
 
 class ChatConsumer(AsyncJsonWebsocketConsumer):
@@ -195,6 +201,11 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
 
     async def _message(self, content: dict[str, Any]) -> None:
         assert self.visitor is not None
+        # A new socket and a new visitor id per message must not open conversations without
+        # end: new conversations are counted per client address, across processes.
+        if self.conversation_id is None and await database_sync_to_async(_new_chat_over_limit)(self.scope):
+            await self._error("rate", "rate: too many new chats from this address; try again later.")
+            return
         receipt = await database_sync_to_async(chat.chat_message_receive)(
             visitor=self.visitor, text=content.get("text")
         )

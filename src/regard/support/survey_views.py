@@ -12,10 +12,10 @@ from django.shortcuts import render
 from django.utils import translation
 from django.views.decorators.csrf import csrf_exempt
 
-from regard.consent.views import rate_limited
 from regard.errors import Conflict, InvalidInput
 from regard.support.models import SatisfactionSurvey
 from regard.support.surveys import MAX_COMMENT, survey_answer, survey_from_link
+from regard.web.ratelimit import rate_limited
 
 SCORES = [1, 2, 3, 4, 5]
 

@@ -5,16 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import User
-from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_POST
 from django_htmx.middleware import HtmxDetails
 
-from regard.consent.views import rate_limited
 from regard.customers.models import Customer
 from regard.errors import InvalidInput, NotFound, RegardError
 from regard.inputs import OFFSET_MAX, whole_number
@@ -24,6 +22,7 @@ from regard.privacy.services import audit_record_reads
 from regard.support import selectors, services
 from regard.support.models import Attachment, Conversation, Team
 from regard.web.access import requires
+from regard.web.ratelimit import hit, rate_limited, too_many
 
 
 class HtmxRequest(HttpRequest):
@@ -249,19 +248,7 @@ def inbox(request: HtmxRequest) -> HttpResponse:
 
 # --- the public contact form --------------------------------------------------------------
 
-CONTACT_LIMIT = 5  # submissions per client address per 10 minutes
 HONEYPOT = "website"  # hidden from people; a bot that fills it is thanked and ignored
-
-
-def _contact_allowed(request: HttpRequest) -> bool:
-    client = request.META.get("REMOTE_ADDR", "") or "unknown"
-    key = f"regard:contact:{client}:{int(timezone.now().timestamp() // 600)}"
-    cache.add(key, 0, 1200)
-    try:
-        count = cache.incr(key)
-    except ValueError:
-        count = 1
-    return count <= CONTACT_LIMIT
 
 
 @csrf_protect
@@ -273,12 +260,8 @@ def contact(request: HttpRequest) -> HttpResponse:
         return render(request, "support/contact.html", {"values": values})
     if request.POST.get(HONEYPOT):
         return render(request, "support/contact_thanks.html", {"token": ""})
-    if not _contact_allowed(request):
-        return HttpResponse(
-            "Too many messages from here; try again in a few minutes.\n",
-            status=429,
-            content_type="text/plain",
-        )
+    if hit(request, group="contact", rate=settings.REGARD_CONTACT_RATE_LIMIT):
+        return too_many("Too many messages from here; try again in a few minutes.")
     try:
         conversation = services.form_submit(
             email=values["email"], name=values["name"], subject=values["subject"], body_text=values["message"]

@@ -24,6 +24,7 @@ from regard.privacy.roles import Role
 from regard.privacy.services import user_create
 from regard.support.demo import demo_support_address, support_demo_ensure
 from regard.support.demo_chat import demo_chat_site_ensure
+from regard.web.server import uvicorn_command
 
 
 class Command(BaseCommand):
@@ -125,19 +126,7 @@ class Command(BaseCommand):
             mail_out = (
                 f"nothing leaves this machine: sent mail is kept in {mailbox} (set REGARD_SMTP_RELAY to send)"
             )
-        web = [
-            python,
-            "-m",
-            "uvicorn",
-            "regard.config.asgi:application",
-            "--host",
-            host,
-            "--port",
-            str(port),
-            "--ws",
-            "websockets-sansio",
-            "--no-access-log",
-        ]
+        web = uvicorn_command(host=host, port=port)
         worker = [*cli, "worker", "--no-reload"]
         dispatcher = [*cli, "dispatch"]
         smtpd = [*cli, "smtpd", "--host", settings.REGARD_SMTPD_HOST, "--port", str(smtpd_port)]

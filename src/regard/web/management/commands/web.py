@@ -9,6 +9,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
+from regard.web.server import uvicorn_command
+
 
 class Command(BaseCommand):
     help = "Run the web server (HTTP and websockets) with uvicorn."
@@ -19,19 +21,5 @@ class Command(BaseCommand):
         parser.add_argument("--workers", type=int, default=1)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        argv = [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "regard.config.asgi:application",
-            "--host",
-            options["host"],
-            "--port",
-            str(options["port"]),
-            "--workers",
-            str(options["workers"]),
-            "--ws",
-            "websockets-sansio",
-            "--no-access-log",
-        ]
+        argv = uvicorn_command(host=options["host"], port=options["port"], workers=options["workers"])
         os.execv(sys.executable, argv)
