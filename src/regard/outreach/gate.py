@@ -9,6 +9,7 @@ Every reason that applies is reported, not only the first.
 from __future__ import annotations
 
 import enum
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
@@ -131,6 +132,20 @@ class Decision:
         return [r.code for r in self.reasons]
 
 
+# The decisions this module made, by identity (invariant 1). A Decision built anywhere else,
+# even an ALLOW one, is not a clearance to send: the sender asks ``made_by_gate``.
+_made_by_gate: weakref.WeakValueDictionary[int, Decision] = weakref.WeakValueDictionary()
+
+
+def _issued(decision: Decision) -> Decision:
+    _made_by_gate[id(decision)] = decision
+    return decision
+
+
+def made_by_gate(decision: Decision) -> bool:
+    return _made_by_gate.get(id(decision)) is decision
+
+
 @lru_cache(maxsize=512)
 def _zone(name: str) -> ZoneInfo:
     try:
@@ -231,11 +246,11 @@ def decide(message: Message, state: ContactState, now: datetime, policy: Policy 
             holds.append(Reason("quiet_hours", f"night-time in {state.time_zone}", wake))
 
     if drops:
-        return Decision(Outcome.DROP, tuple(drops + holds))
+        return _issued(Decision(Outcome.DROP, tuple(drops + holds)))
     if holds:
         until = max(r.until for r in holds if r.until is not None)
         if message.expires_at is not None and until > message.expires_at:
             expired = Reason("expired", "would only be allowed after the message expires")
-            return Decision(Outcome.DROP, (*holds, expired))
-        return Decision(Outcome.HOLD, tuple(holds), hold_until=until)
-    return Decision(Outcome.ALLOW)
+            return _issued(Decision(Outcome.DROP, (*holds, expired)))
+        return _issued(Decision(Outcome.HOLD, tuple(holds), hold_until=until))
+    return _issued(Decision(Outcome.ALLOW))

@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from django.core.mail.backends.base import BaseEmailBackend
 
-from regard.outreach.gate import Decision, Outcome
+from regard.outreach.gate import Decision, Outcome, made_by_gate
 from regard.outreach.mime import Envelope
 
 _DOT_AT_LINE_START = re.compile(rb"(?m)^\.")
@@ -39,6 +39,9 @@ class Clearance:
     decision: Decision
 
     def __post_init__(self) -> None:
+        # Invariant 1: only a decision the gate itself made clears a message, not one built by hand.
+        if not made_by_gate(self.decision):
+            raise PermissionError(f"outbox message {self.outbox_id}: the decision was not made by the gate")
         if self.decision.outcome is not Outcome.ALLOW:
             raise PermissionError(f"outbox message {self.outbox_id} was not allowed by the gate")
 
