@@ -145,6 +145,40 @@ def test_invariant_2_unsubscribe_mid_campaign_stops_every_later_message(smtp_ser
     assert row.gate_reasons[0]["code"] == "no_consent"
 
 
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("reason", ["hard_bounce", "complaint"])
+def test_invariant_2_a_suppression_mid_campaign_stops_every_later_message(smtp_server, reason: str) -> None:
+    """A bounce or spam complaint that commits mid-send stops the next message to that address."""
+    recorder, relay = smtp_server
+    campaign = running_campaign()
+    people = [subscriber() for _ in range(30)]
+    for customer, _ in people:
+        enqueue_for(campaign, customer)
+    _, victim_address = people[20]
+    suppressed_at: list[int] = []
+
+    def suppress_after_fifth(_message: object) -> None:
+        if len(recorder.received) == 5 and not suppressed_at:
+            consent_services.suppression_add(
+                actor=None, kind="email", normalised_value=victim_address, reason=reason, via="test"
+            )
+            suppressed_at.append(len(recorder.received))
+
+    recorder.on_message = suppress_after_fifth
+    sender = SmtpSender(Relay.from_url(relay))
+    try:
+        stats = dispatch_batch(sender=sender, limit=100)
+    finally:
+        sender.close()
+    assert suppressed_at == [5]
+    assert stats["stopped_before_send"] == 1
+    assert recorder.to(victim_address) == []
+    assert len(recorder.received) == 29
+    row = OutboxMessage.objects.get(to_address=victim_address)
+    assert row.state == OutboxMessage.State.DROPPED
+    assert row.gate_reasons[0]["code"] == "suppressed"
+
+
 @pytest.mark.django_db
 def test_invariant_3_enqueue_twice_and_dispatch_twice_delivers_once(smtp_server, sender) -> None:
     recorder, _ = smtp_server
