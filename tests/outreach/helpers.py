@@ -23,7 +23,9 @@ def daytime_zone(now: datetime | None = None) -> str:
     return "UTC" if offset == 0 else f"Etc/GMT{-offset:+d}"
 
 
-def subscriber(*, purpose: str = "newsletter", **profile: Any) -> tuple[Customer, str]:
+def subscriber(
+    *, purpose: str = "newsletter", granted_at: datetime | None = None, **profile: Any
+) -> tuple[Customer, str]:
     address = f"reader{unique()}@example.org"
     profile.setdefault("time_zone", daytime_zone())
     customer = make_customer(identifiers=[("email", address)], **profile)
@@ -34,6 +36,7 @@ def subscriber(*, purpose: str = "newsletter", **profile: Any) -> tuple[Customer
         channel="email",
         source="form",
         proof={"ip": "203.0.113.5"},
+        now=granted_at,
     )
     return customer, address
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import ast
 import dataclasses
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from django.core.mail import send_mail
 from django.db import connections
+from django.utils import timezone
 
 from regard.consent import services as consent_services
 from regard.customers.models import Customer
@@ -151,7 +152,8 @@ def test_invariant_2_a_suppression_mid_campaign_stops_every_later_message(smtp_s
     """A bounce or spam complaint that commits mid-send stops the next message to that address."""
     recorder, relay = smtp_server
     campaign = running_campaign()
-    people = [subscriber() for _ in range(30)]
+    # Consent given a day ago: only the suppression itself is a change the dispatcher must see.
+    people = [subscriber(granted_at=timezone.now() - timedelta(days=1)) for _ in range(30)]
     for customer, _ in people:
         enqueue_for(campaign, customer)
     _, victim_address = people[20]
