@@ -16,8 +16,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Exists, F, OuterRef, Q
-from django.db.models.functions import TruncWeek
+from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models.functions import StrIndex, TruncWeek, Upper
 from django.urls import reverse
 from django.utils import timezone
 from rapidfuzz import fuzz
@@ -723,11 +723,15 @@ def _repeats(
                 )
                 break
     # S20: a message of theirs quoting an account or order number we already had, in one query.
-    on_file = Identifier.objects.filter(
-        customer_id__in=group,
-        kind__in=TYPED_IDENTIFIER_KINDS,
-        first_seen_at__lt=OuterRef("created_at"),
-    ).filter(Q(body__contains=F("value_raw")) | Q(body__contains=F("value_normalised")))
+    on_file = (
+        Identifier.objects.filter(
+            customer_id__in=group,
+            kind__in=TYPED_IDENTIFIER_KINDS,
+            first_seen_at__lt=OuterRef("created_at"),
+        )
+        .annotate(at=StrIndex(Upper(OuterRef("body_text")), Upper("value_raw")))
+        .filter(at__gt=0)
+    )
     repeated = list(
         Message.objects.filter(
             conversation__customer_id__in=group,
@@ -735,7 +739,7 @@ def _repeats(
             created_at__gte=period.since,
             created_at__lt=period.until,
         )
-        .annotate(quotes=Exists(on_file.annotate(body=OuterRef("body_text"))))
+        .annotate(quotes=Exists(on_file))
         .filter(quotes=True)
         .values_list("id", "conversation_id", "created_at")
         .order_by("created_at", "id")
