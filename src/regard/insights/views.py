@@ -33,12 +33,15 @@ def _moment(request: HttpRequest, name: str) -> datetime | None:
     raw = request.GET.get(name, "").strip()
     if not raw:
         return None
-    moment = parse_datetime(raw)
-    if moment is None:
+    try:
         day: date | None = parse_date(raw)
-        if day is None:
-            raise InvalidInput(f"{name}: not a date (use YYYY-MM-DD).", field=name)
-        moment = datetime.combine(day, time(0), tzinfo=UTC)
+        moment = None if day is not None else parse_datetime(raw)
+    except ValueError:
+        day = moment = None
+    if day is not None:
+        return datetime.combine(day, time(0), tzinfo=UTC)
+    if moment is None:
+        raise InvalidInput(f"{name}: not a date (use YYYY-MM-DD).", field=name)
     return moment
 
 
