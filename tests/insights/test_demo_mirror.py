@@ -22,7 +22,8 @@ def _demo_customer() -> Customer:
 @pytest.mark.django_db
 def test_demo_mirror_tells_the_seed_004_story(make_user: Callable[..., User]) -> None:
     made = mirror_demo_ensure(now=NOW)
-    assert made and "Maren" in made[0]
+    assert made
+    assert "Maren" in made[0]
     customer = _demo_customer()
     mirror = customer_mirror(actor=make_user(Role.AGENT), customer_id=customer.pk, now=NOW)
     assert mirror.contacts.recent_total == 23

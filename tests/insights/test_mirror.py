@@ -53,10 +53,12 @@ def test_contacts_per_week_and_channel_against_her_choice_and_the_cap(agent: Use
     assert list(weeks) == ["2026-10-19", "2026-10-26", "2026-11-02", "2026-11-09", "2026-11-16"]
     busy = weeks["2026-10-26"]
     assert (busy.marketing, busy.service, busy.by_channel) == (3, 1, {"email": 4})
-    assert busy.above_choice and busy.above_cap
+    assert busy.above_choice
+    assert busy.above_cap
     calm = weeks["2026-11-09"]
     assert calm.by_channel == {"email": 1, "sms": 1}
-    assert not calm.above_choice and not calm.above_cap
+    assert not calm.above_choice
+    assert not calm.above_cap
     assert contacts.weeks_above_choice == 1
     assert contacts.recent_total == 6  # a period of 28 days: its last 30 days are all of it
 
@@ -133,7 +135,11 @@ def test_the_verdict_gives_its_reasons_with_links(agent: User, told: Story) -> N
 
 def test_a_higher_chosen_maximum_removes_the_contact_reason(agent: User, told: Story) -> None:
     consent_services.preferences_set(
-        actor=None, customer=told.customer, max_messages_per_week=10, source="preference_page", now=at("11-18")
+        actor=None,
+        customer=told.customer,
+        max_messages_per_week=10,
+        source="preference_page",
+        now=at("11-18"),
     )
     texts = [r.text for r in _mirror(agent, told.customer.pk).verdict.reasons]
     assert not any(t.startswith("Contacted") for t in texts)
@@ -164,7 +170,8 @@ def test_a_quiet_customer_gets_a_good_verdict(agent: User) -> None:
     customer = make_customer(time_zone="UTC")
     delivered(customer, at("11-10"))
     verdict = _mirror(agent, customer.pk).verdict
-    assert verdict.tone == "good" and verdict.reasons == []
+    assert verdict.tone == "good"
+    assert verdict.reasons == []
 
 
 # --- merge group ----------------------------------------------------------------------------------

@@ -77,7 +77,9 @@ def _delivered(
     return row
 
 
-def _gate_said(customer: Customer, *, key: str, outcome: str, reasons: list[dict[str, str]], at: datetime) -> None:
+def _gate_said(
+    customer: Customer, *, key: str, outcome: str, reasons: list[dict[str, str]], at: datetime
+) -> None:
     """A message the gate held (waiting) or dropped, with its reasons as the dispatcher stores them."""
     row, _ = outbox_enqueue(
         customer=customer,

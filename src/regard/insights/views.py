@@ -89,7 +89,11 @@ def contacts_chart(contacts: Contacts) -> Chart:
             bars.append(Bar(x, base, height, colours[channel], title))
         if index % 2 == 0:
             labels.append((x, f"{week.week_start:%d %b}"))
-    lines = [Line(round(CHART_HEIGHT - contacts.cap_per_week * scale), f"company cap {contacts.cap_per_week}", "cap")]
+    lines = [
+        Line(
+            round(CHART_HEIGHT - contacts.cap_per_week * scale), f"company cap {contacts.cap_per_week}", "cap"
+        )
+    ]
     if contacts.chosen_per_week is not None:
         lines.append(
             Line(

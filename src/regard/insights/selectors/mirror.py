@@ -897,11 +897,13 @@ def _verdict(
     if broken:
         latest = max(broken, key=lambda p: p.settled_at or p.due_at)
         when = _day(latest.settled_at or latest.due_at, zone)
-        text = f"A promise broken on {when}" if len(broken) == 1 else f"{len(broken)} promises broken (latest {when})"
+        text = (
+            f"A promise broken on {when}"
+            if len(broken) == 1
+            else f"{len(broken)} promises broken (latest {when})"
+        )
         reasons.append(Reason(f"{text}: {latest.what}", "bad", latest.link))
-    complaint_waits = [
-        (c, c.first_response) for c in conversations if c.kind == Conversation.Kind.COMPLAINT
-    ]
+    complaint_waits = [(c, c.first_response) for c in conversations if c.kind == Conversation.Kind.COMPLAINT]
     if complaint_waits:
         conversation, wait = max(complaint_waits, key=lambda cw: cw[1].working_minutes)
         # S14: a complaint is answered within one working day.
@@ -915,9 +917,7 @@ def _verdict(
         reasons.append(Reason(f"{missed} wait(s) longer than the SLA", "bad", worst.link))
     low = [s for s in feedback.satisfaction if s.score is not None and s.score <= 2]
     if low:
-        reasons.append(
-            Reason(f"Rated us {low[-1].score}/5 on {_day(low[-1].at, zone)}", "bad", low[-1].link)
-        )
+        reasons.append(Reason(f"Rated us {low[-1].score}/5 on {_day(low[-1].at, zone)}", "bad", low[-1].link))
     if feedback.spam_complaints:
         last = feedback.spam_complaints[-1]
         reasons.append(Reason(f"Reported our mail as spam on {_day(last.at, zone)}", "bad", last.link))
@@ -942,16 +942,23 @@ def _verdict(
         first = repeats.items[0].link if repeats.items else None
         reasons.append(Reason(f"Had to repeat themselves: {words}", "attention", first))
     if feedback.complaints:
-        reasons.append(Reason(f"Complained {len(feedback.complaints)}×", "attention", feedback.complaints[-1].link))
+        reasons.append(
+            Reason(f"Complained {len(feedback.complaints)}×", "attention", feedback.complaints[-1].link)
+        )
     if feedback.bounces:
-        reasons.append(Reason(f"{len(feedback.bounces)} message(s) bounced", "attention", feedback.bounces[-1].link))
+        reasons.append(
+            Reason(f"{len(feedback.bounces)} message(s) bounced", "attention", feedback.bounces[-1].link)
+        )
     if any(r.severity == "bad" for r in reasons):
         tone, headline = "bad", "Treated worse than they should have been"
     elif reasons:
         tone, headline = "attention", "Some things to look at"
     else:
-        tone, headline = "good", (
-            f"Nothing in this period points to a bad experience: {contacts.total} message(s), "
-            "within their choices; answers within the SLA"
+        tone, headline = (
+            "good",
+            (
+                f"Nothing in this period points to a bad experience: {contacts.total} message(s), "
+                "within their choices; answers within the SLA"
+            ),
         )
     return Verdict(tone=tone, headline=headline, reasons=reasons)
