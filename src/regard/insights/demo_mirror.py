@@ -217,20 +217,22 @@ def mirror_demo_ensure(*, now: datetime | None = None) -> list[str]:
     )
     promise_break_if_due(promise_id=promise.pk, now=opened + timedelta(days=3, hours=4))
     # Then she phoned about the same thing and gave her account number again (S20).
-    call = support_services.conversation_open(
+    support_services.call_log(
+        actor=agent,
         customer=customer,
-        channel=Conversation.Channel.PHONE,
+        notes=f"Maren called about the double charge; gave her account number {DEMO_ACCOUNT} again.",
+        outcome="told her the refund is on its way",
         kind=Conversation.Kind.COMPLAINT,
-        subject="Charged twice for my order (call)",
         via="cli",
         now=opened + timedelta(days=4),
     )
-    support_services.message_receive(
-        conversation=call,
-        body_text=f"Customer called, gave account number {DEMO_ACCOUNT} again, asked about the refund.",
-        now=opened + timedelta(days=4),
+    support_services.conversation_set_status(
+        actor=agent,
+        conversation=complaint,
+        status="resolved",
+        via="cli",
+        now=opened + timedelta(days=4, hours=1),
     )
-    sla_recompute(conversation_id=call.pk, now=opened + timedelta(days=4))
     return [
         f"Demo mirror: customer {customer.pk} (Maren Olsen) got 23 messages in 30 days against the "
         f"{CHOSEN_PER_WEEK} a week she chose, a broken call-back promise and a long complaint wait; "

@@ -94,7 +94,9 @@ def contacts_chart(contacts: Contacts) -> Chart:
             round(CHART_HEIGHT - contacts.cap_per_week * scale), f"company cap {contacts.cap_per_week}", "cap"
         )
     ]
-    if contacts.chosen_per_week is not None:
+    if contacts.chosen_per_week == contacts.cap_per_week:
+        lines = [Line(lines[0].y, f"their choice = cap {contacts.cap_per_week}", "choice")]
+    elif contacts.chosen_per_week is not None:
         lines.append(
             Line(
                 round(CHART_HEIGHT - contacts.chosen_per_week * scale),
@@ -102,7 +104,7 @@ def contacts_chart(contacts: Contacts) -> Chart:
                 "choice",
             )
         )
-    width = CHART_LEFT + max(1, len(contacts.weeks)) * (BAR_WIDTH + BAR_GAP) + 110
+    width = CHART_LEFT + max(1, len(contacts.weeks)) * (BAR_WIDTH + BAR_GAP) + 130
     return Chart(width, CHART_HEIGHT, bars, lines, labels, list(colours.items()), top)
 
 

@@ -184,6 +184,25 @@ class WaitOut:
     target_minutes: int | None
     met: bool | None  # None: no target, or still running and not late yet
 
+    @property
+    def wall_text(self) -> str:
+        return _duration(self.wall_seconds // 60)
+
+    @property
+    def working_text(self) -> str:
+        if self.working_minutes < 60:
+            return f"{self.working_minutes} min"
+        return f"{round(self.working_minutes / 60, 1):g} h"
+
+
+def _duration(minutes: int) -> str:
+    """54 h → "2 d 6 h"; under an hour in minutes."""
+    if minutes < 60:
+        return f"{minutes} min"
+    days, rest = divmod(minutes, 24 * 60)
+    hours = round(rest / 60)
+    return f"{days} d {hours} h" if days else f"{hours} h"
+
 
 @dataclass
 class ConversationWaits:
@@ -734,8 +753,10 @@ def _repeats(
     )
     repeated = list(
         Message.objects.filter(
+            # A phone call's record is the agent's note of what the caller said.
+            Q(direction=Message.Direction.IN)
+            | Q(direction=Message.Direction.NOTE, conversation__channel=Conversation.Channel.PHONE),
             conversation__customer_id__in=group,
-            direction=Message.Direction.IN,
             created_at__gte=period.since,
             created_at__lt=period.until,
         )
