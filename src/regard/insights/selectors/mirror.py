@@ -11,9 +11,10 @@ conversations and their messages in the period) are read into Python.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
-from typing import Any
+from functools import lru_cache
+from typing import Any, NamedTuple, cast
 from zoneinfo import ZoneInfo
 
 from django.db.models import Count, Exists, OuterRef, Q
@@ -50,6 +51,7 @@ RECENT_DAYS = 30
 TYPED_IDENTIFIER_KINDS = (Identifier.Kind.ACCOUNT, Identifier.Kind.ORDER)
 RECEIVED_STATES = (OutboxMessage.State.SENT, OutboxMessage.State.UNCERTAIN)
 MAX_LISTED = 100
+MAX_GATE_LISTED = 30
 
 # How a gate reason reads in the customer's shoes ("held 4× by quiet hours",
 # "dropped 2×: offers excluded by you"); codes from outreach.gate, the dispatcher, journeys.
@@ -324,35 +326,44 @@ class Mirror:
     links: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        data = {
-            key: asdict(value)
-            for key, value in (
-                ("verdict", self.verdict),
-                ("gate", self.gate),
-                ("promises", self.promises),
-                ("feedback", self.feedback),
-            )
-        }
-        contacts = asdict(self.contacts)
+        contacts = _plain(self.contacts)
         for week, raw in zip(self.contacts.weeks, contacts["weeks"], strict=True):
             raw["total"] = week.total
         contacts |= {
             "weeks_above_choice": self.contacts.weeks_above_choice,
             "weeks_above_cap": self.contacts.weeks_above_cap,
         }
-        repeats = asdict(self.repeats) | {"total": self.repeats.total}
         return {
             "customer_id": self.customer.pk,
             "group_ids": self.group_ids,
             "since": self.period.since,
             "until": self.period.until,
             "time_zone": self.time_zone,
+            "verdict": _plain(self.verdict),
             "contacts": contacts,
-            "conversations": [asdict(c) for c in self.conversations],
-            "repeats": repeats,
+            "gate": _plain(self.gate),
+            "conversations": _plain(self.conversations),
+            "promises": _plain(self.promises),
+            "repeats": _plain(self.repeats) | {"total": self.repeats.total},
+            "feedback": _plain(self.feedback),
             "links": self.links,
-            **data,
         }
+
+
+@lru_cache(maxsize=64)
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls))
+
+
+def _plain(value: Any) -> Any:
+    """dataclasses.asdict without its deep copies: the values here are immutable or fresh."""
+    if hasattr(type(value), "__dataclass_fields__"):
+        return {name: _plain(getattr(value, name)) for name in _field_names(type(value))}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    return value
 
 
 # --- the selector -----------------------------------------------------------------------------
@@ -387,9 +398,9 @@ def customer_mirror(
     )
     contacts = _contacts(customer, group, period)
     gate = _gate(customer, group, period)
-    conversations, conversation_rows, messages = _conversations(group, period, now)
+    conversations, conversation_rows = _conversations(group, period, now)
     promises = _promises(group, period)
-    repeats = _repeats(group, period, conversation_rows, messages)
+    repeats = _repeats(group, period, conversation_rows)
     feedback = _feedback(group, period, conversation_rows)
     return Mirror(
         customer=customer,
@@ -425,26 +436,39 @@ def _week_of(moment: datetime, zone: ZoneInfo) -> date:
     return local - timedelta(days=local.weekday())
 
 
+_PLACEHOLDER = 987654321
+
+
+@lru_cache(maxsize=64)
+def _pattern(name: str) -> str:
+    # A page lists hundreds of links; resolving each through reverse() cost more than the queries.
+    return reverse(name, args=[_PLACEHOLDER])
+
+
+def _url(name: str, pk: int) -> str:
+    return _pattern(name).replace(str(_PLACEHOLDER), str(pk))
+
+
 def _admin(model: str, pk: int, label: str) -> Link:
     app, name = model.split(".")
-    return Link(label, reverse(f"admin:{app}_{name}_change", args=[pk]), f"{model}:{pk}")
+    return Link(label, _url(f"admin:{app}_{name}_change", pk), f"{model}:{pk}")
 
 
 def _customer_link(customer_id: int, label: str, record: str) -> Link:
-    return Link(label, reverse("customers:detail", args=[customer_id]) + "#timeline", record)
+    return Link(label, _url("customers:detail", customer_id) + "#timeline", record)
 
 
 def _outbox_link(customer_id: int, row_id: int, campaign_id: int | None) -> Link:
     record = f"outreach.outboxmessage:{row_id}"
     if campaign_id:
-        return Link(f"campaign {campaign_id}", reverse("outreach:campaign", args=[campaign_id]), record)
+        return Link(f"campaign {campaign_id}", _url("outreach:campaign", campaign_id), record)
     return _customer_link(customer_id, f"message {row_id}", record)
 
 
 def _conversation_link(conversation_id: int, label: str = "") -> Link:
     return Link(
         label or f"conversation {conversation_id}",
-        reverse("support:conversation", args=[conversation_id]),
+        _url("support:conversation", conversation_id),
         f"support.conversation:{conversation_id}",
     )
 
@@ -531,54 +555,46 @@ def _reason_words(reason: dict[str, Any], outcome: str) -> str:
 
 
 def _gate(customer: Customer, group: list[int], period: Period) -> GateSummary:
-    # Held rows wait with gate_outcome "hold"; dropped rows keep their reasons. Few by nature.
-    rows = (
-        OutboxMessage.objects.filter(
-            customer_id__in=group,
-            created_at__gte=period.since,
-            created_at__lt=period.until,
-        )
-        .filter(Q(gate_outcome__in=["hold", "drop"]) | Q(state=OutboxMessage.State.HELD))
-        .only(
-            "id",
-            "customer_id",
-            "campaign_id",
-            "state",
-            "purpose",
-            "channel",
-            "created_at",
-            "gate_outcome",
-            "gate_reasons",
-        )
-        .order_by("-created_at", "-id")
-    )
+    # Held rows wait with gate_outcome "hold"; dropped rows keep their reasons. Grouped by the
+    # reasons themselves in SQL: a runaway journey's thousand drops are one row here.
+    rows = OutboxMessage.objects.filter(
+        customer_id__in=group,
+        created_at__gte=period.since,
+        created_at__lt=period.until,
+    ).filter(Q(gate_outcome__in=["hold", "drop"]) | Q(state=OutboxMessage.State.HELD))
     held: Counter[str] = Counter()
     dropped: Counter[str] = Counter()
-    items: list[GateItem] = []
-    for row in rows:
-        outcome = "drop" if row.state == OutboxMessage.State.DROPPED else "hold"
-        words = [_reason_words(r, outcome) for r in row.gate_reasons or []]
+    for group_row in rows.values("state", "gate_reasons").annotate(n=Count("id")).order_by():
+        outcome = "drop" if group_row["state"] == OutboxMessage.State.DROPPED else "hold"
+        reasons = group_row["gate_reasons"] or []
+        words = [_reason_words(r, outcome) for r in reasons]
         # A drop says every reason that applied; the hold words among them are not why it was dropped.
         counted = (
-            [_reason_words(r, "drop") for r in row.gate_reasons if r.get("code") not in HOLD_WORDS]
+            [_reason_words(r, "drop") for r in reasons if r.get("code") not in HOLD_WORDS]
             if outcome == "drop"
             else words
         ) or words
-        (dropped if outcome == "drop" else held).update(dict.fromkeys(counted, 1))
-        if len(items) < MAX_LISTED:
-            items.append(
-                GateItem(
-                    outcome=outcome,
-                    state=row.state,
-                    purpose=row.purpose,
-                    channel=row.channel,
-                    created_at=row.created_at,
-                    reasons=words,
-                    link=_outbox_link(row.customer_id, row.pk, row.campaign_id),
-                )
-            )
-    sentences = [f"held {n}× by {words}" for words, n in held.most_common()]
-    sentences += [f"dropped {n}×: {words}" for words, n in dropped.most_common()]
+        for word in dict.fromkeys(counted):
+            (dropped if outcome == "drop" else held)[word] += group_row["n"]
+    items = [
+        GateItem(
+            outcome="drop" if row["state"] == OutboxMessage.State.DROPPED else "hold",
+            state=row["state"],
+            purpose=row["purpose"],
+            channel=row["channel"],
+            created_at=row["created_at"],
+            reasons=[
+                _reason_words(r, "drop" if row["state"] == OutboxMessage.State.DROPPED else "hold")
+                for r in row["gate_reasons"] or []
+            ],
+            link=_outbox_link(row["customer_id"], row["id"], row["campaign_id"]),
+        )
+        for row in rows.values(
+            "id", "customer_id", "campaign_id", "state", "purpose", "channel", "created_at", "gate_reasons"
+        ).order_by("-created_at", "-id")[:MAX_GATE_LISTED]
+    ]
+    sentences = [f"held {n}× by {words}" for words, n in sorted(held.items(), key=lambda kv: -kv[1])]
+    sentences += [f"dropped {n}×: {words}" for words, n in sorted(dropped.items(), key=lambda kv: -kv[1])]
     return GateSummary(held=dict(held), dropped=dict(dropped), sentences=sentences, items=items)
 
 
@@ -603,9 +619,15 @@ def _wait_out(what: str, wait: Wait, target: int | None, met: bool | None) -> Wa
     )
 
 
+class _Timing(NamedTuple):
+    direction: str
+    is_automated: bool
+    created_at: datetime
+
+
 def _conversations(
     group: list[int], period: Period, now: datetime
-) -> tuple[list[ConversationWaits], list[Conversation], dict[int, list[Message]]]:
+) -> tuple[list[ConversationWaits], list[Conversation]]:
     rows = list(
         Conversation.objects.filter(customer_id__in=group, created_at__lt=period.until)
         .filter(Q(created_at__gte=period.since) | Q(updated_at__gte=period.since))
@@ -614,13 +636,14 @@ def _conversations(
     )
     messages: dict[int, list[Message]] = defaultdict(list)
     if rows:
-        for message in (
+        # Plain tuples: measure() reads these three fields, and model instances cost more than the query.
+        for conversation_id, direction, is_automated, created_at in (
             Message.objects.filter(conversation_id__in=[c.pk for c in rows])
             .exclude(direction=Message.Direction.NOTE)
-            .only("id", "conversation_id", "direction", "is_automated", "created_at", "reply_check")
             .order_by("created_at", "id")
+            .values_list("conversation_id", "direction", "is_automated", "created_at")
         ):
-            messages[message.conversation_id].append(message)
+            messages[conversation_id].append(cast(Message, _Timing(direction, is_automated, created_at)))
     calendars: dict[int | None, WorkingCalendar] = {}
     out: list[ConversationWaits] = []
     stop = min(now, period.until)
@@ -666,7 +689,7 @@ def _conversations(
                 link=_conversation_link(conversation.pk, conversation.subject or ""),
             )
         )
-    return out, rows, messages
+    return out, rows
 
 
 def _promises(group: list[int], period: Period) -> Promises:
@@ -693,30 +716,32 @@ def _promises(group: list[int], period: Period) -> Promises:
     )
 
 
-def _repeats(
-    group: list[int],
-    period: Period,
-    conversations: list[Conversation],
-    messages: dict[int, list[Message]],
-) -> Repeats:
+def _repeats(group: list[int], period: Period, conversations: list[Conversation]) -> Repeats:
     items: list[RepeatItem] = []
     asked_known = 0
-    for conversation in conversations:
-        for message in messages[conversation.pk]:
-            check = message.reply_check or {}
-            if not check.get("overridden") or not (period.since <= message.created_at < period.until):
-                continue
-            facts = [f for f in check.get("findings", []) if f.get("code") == "asks_known_fact"]
-            if facts:
-                asked_known += 1
-                items.append(
-                    RepeatItem(
-                        "asked for facts on file",
-                        "; ".join(str(f.get("excerpt") or f.get("message", "")) for f in facts)[:300],
-                        message.created_at,
-                        _conversation_link(conversation.pk),
-                    )
+    overridden = (
+        Message.objects.filter(
+            conversation_id__in=[c.pk for c in conversations],
+            direction=Message.Direction.OUT,
+            created_at__gte=period.since,
+            created_at__lt=period.until,
+            reply_check__overridden=True,
+        )
+        .order_by("created_at", "id")
+        .values_list("conversation_id", "created_at", "reply_check")
+    )
+    for conversation_id, created_at, check in overridden if conversations else ():
+        facts = [f for f in (check or {}).get("findings", []) if f.get("code") == "asks_known_fact"]
+        if facts:
+            asked_known += 1
+            items.append(
+                RepeatItem(
+                    "asked for facts on file",
+                    "; ".join(str(f.get("excerpt") or f.get("message", "")) for f in facts)[:300],
+                    created_at,
+                    _conversation_link(conversation_id),
                 )
+            )
     asked_again = 0
     in_period = [c for c in conversations if period.since <= c.created_at < period.until]
     for later in in_period:
