@@ -598,8 +598,8 @@ def _gate(customer: Customer, group: list[int], period: Period) -> GateSummary:
             "id", "customer_id", "campaign_id", "state", "purpose", "channel", "created_at", "gate_reasons"
         ).order_by("-created_at", "-id")[:MAX_GATE_LISTED]
     ]
-    sentences = [f"held {n}× by {words}" for words, n in sorted(held.items(), key=lambda kv: -kv[1])]
-    sentences += [f"dropped {n}×: {words}" for words, n in sorted(dropped.items(), key=lambda kv: -kv[1])]
+    sentences = [f"held {n}× by {words}" for words, n in sorted(held.items(), key=lambda kv: (-kv[1], kv[0]))]
+    sentences += [f"dropped {n}×: {words}" for words, n in sorted(dropped.items(), key=lambda kv: (-kv[1], kv[0]))]
     return GateSummary(held=dict(held), dropped=dict(dropped), sentences=sentences, items=items)
 
 
