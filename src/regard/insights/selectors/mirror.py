@@ -480,6 +480,9 @@ def _conversation_link(conversation_id: int, label: str = "") -> Link:
     )
 
 
+_QUIET_WEEK: dict[str, Any] = {"by_channel": {}, "marketing": 0, "service": 0}
+
+
 def _contacts(customer: Customer, group: list[int], period: Period) -> Contacts:
     zone = _zone(customer.time_zone)
     received = OutboxMessage.objects.filter(
@@ -509,7 +512,9 @@ def _contacts(customer: Customer, group: list[int], period: Period) -> Contacts:
     for row in rows:
         week = row["week"]
         week_start = week.date() if isinstance(week, datetime) else week
-        slot = weeks.setdefault(week_start, {"by_channel": Counter(), "marketing": 0, "service": 0})
+        slot = weeks.get(week_start)
+        if slot is None:
+            slot = weeks[week_start] = {"by_channel": Counter(), "marketing": 0, "service": 0}
         slot["by_channel"][row["channel"]] += row["n"]
         slot["marketing" if row["kind"] == OutboxMessage.Kind.MARKETING else "service"] += row["n"]
         channels.add(row["channel"])
@@ -518,7 +523,7 @@ def _contacts(customer: Customer, group: list[int], period: Period) -> Contacts:
     start = _week_of(period.since, zone)
     last = _week_of(period.until - timedelta(microseconds=1), zone)
     while start <= last:
-        slot = weeks.get(start, {"by_channel": Counter(), "marketing": 0, "service": 0})
+        slot = weeks.get(start, _QUIET_WEEK)
         total = slot["marketing"] + slot["service"]
         out.append(
             ContactWeek(
