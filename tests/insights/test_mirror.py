@@ -185,6 +185,9 @@ def test_the_mirror_covers_the_merge_group_and_undo_splits_it(agent: User, told:
     merged = _mirror(agent, told.customer.pk)
     assert sorted(merged.group_ids) == sorted([told.customer.pk, other.pk])
     assert (merged.contacts.total, merged.contacts.service) == (8, 3)
+    # The absorbed profile's mirror is the person's: the survivor's.
+    assert _mirror(agent, other.pk).customer.pk == told.customer.pk
+    assert _mirror(agent, other.pk).contacts.total == 8
     merge_undo(merge=merge, actor=None, now=at("11-19", "12:00"))
     assert _mirror(agent, told.customer.pk).contacts.total == 6
     assert _mirror(agent, other.pk).contacts.total == 2

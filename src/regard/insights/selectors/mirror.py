@@ -27,7 +27,7 @@ from rapidfuzz import fuzz
 
 from regard.consent.models import ConsentEvent, PreferenceChange
 from regard.customers.models import Customer, Identifier
-from regard.customers.selectors import customer_group_ids
+from regard.customers.selectors import customer_current, customer_group_ids
 from regard.errors import InvalidInput, NotFound
 from regard.outreach.models import InboundFeedback, OutboxMessage
 from regard.outreach.selectors import settings_policy
@@ -395,6 +395,8 @@ def customer_mirror(
     customer = Customer.objects.filter(pk=customer_id).first()
     if customer is None:
         raise NotFound(f"id: no customer with id {customer_id}.", field="id")
+    # An absorbed profile's records live with the survivor now: its mirror is the survivor's.
+    customer = customer_current(customer)
     group = customer_group_ids(customer)
     audit_record_reads(
         actor=actor,
