@@ -6,3 +6,12 @@ class InsightsConfig(AppConfig):
 
     name = "regard.insights"
     label = "insights"
+
+    def ready(self) -> None:
+        from regard.customers.panels import register_customer_panel
+        from regard.insights import views
+        from regard.support.panels import register_sidebar_panel
+
+        # Where Customer 360 and the conversation sidebar link to what insights shows (C6, S23).
+        register_customer_panel("mirror", views.mirror_customer_panel)
+        register_sidebar_panel("mirror", views.mirror_sidebar_panel)

@@ -1,4 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from regard.insights import views
 
 app_name = "insights"
-urlpatterns: list = []
+urlpatterns = [
+    path("customers/<int:customer_id>/mirror", views.mirror_page, name="mirror"),
+]

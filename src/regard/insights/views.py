@@ -1,1 +1,139 @@
 """Pages of this app: thin, composing selectors; services do the writing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.dateparse import parse_date, parse_datetime
+
+from regard.customers.models import Customer
+from regard.customers.panels import Panel
+from regard.errors import InvalidInput
+from regard.insights.selectors.mirror import Contacts, customer_mirror
+from regard.privacy import access
+from regard.privacy.access import AnyUser
+from regard.privacy.roles import Capability
+from regard.support.models import Conversation
+from regard.web.access import requires
+
+# Colours of the chart's channels, in the order they first appear (the stylesheet's palette).
+CHANNEL_COLOURS = ("#2f6fb0", "#d9822b", "#4f9a5a", "#8e5bb5", "#b54d4d")
+CHART_HEIGHT = 160
+BAR_WIDTH = 18
+BAR_GAP = 6
+CHART_LEFT = 28
+
+
+def _moment(request: HttpRequest, name: str) -> datetime | None:
+    """A date (the day's start, UTC) or an ISO datetime with its zone from the query string."""
+    raw = request.GET.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        day: date | None = parse_date(raw)
+        moment = None if day is not None else parse_datetime(raw)
+    except ValueError:
+        day = moment = None
+    if day is not None:
+        return datetime.combine(day, time(0), tzinfo=UTC)
+    if moment is None:
+        raise InvalidInput(f"{name}: not a date (use YYYY-MM-DD).", field=name)
+    return moment
+
+
+@dataclass(frozen=True)
+class Bar:
+    x: int
+    y: int
+    height: int
+    colour: str
+    title: str
+
+
+@dataclass(frozen=True)
+class Line:
+    y: int
+    label: str
+    css: str
+
+
+@dataclass(frozen=True)
+class Chart:
+    width: int
+    height: int
+    bars: list[Bar]
+    lines: list[Line]
+    labels: list[tuple[int, str]]
+    legend: list[tuple[str, str]]
+    top: int
+
+
+def contacts_chart(contacts: Contacts) -> Chart:
+    """Stacked bars per week and channel against the person's own maximum and the company's cap."""
+    colours = {c: CHANNEL_COLOURS[i % len(CHANNEL_COLOURS)] for i, c in enumerate(contacts.channels)}
+    top = max([contacts.busiest, contacts.cap_per_week, contacts.chosen_per_week or 0, 1])
+    scale = CHART_HEIGHT / top
+    bars: list[Bar] = []
+    labels: list[tuple[int, str]] = []
+    for index, week in enumerate(contacts.weeks):
+        x = CHART_LEFT + index * (BAR_WIDTH + BAR_GAP)
+        base = CHART_HEIGHT
+        for channel, count in week.by_channel.items():
+            height = round(count * scale)
+            base -= height
+            title = f"week of {week.week_start:%d %b}: {count} by {channel}"
+            bars.append(Bar(x, base, height, colours[channel], title))
+        if index % 2 == 0:
+            labels.append((x, f"{week.week_start:%d %b}"))
+    lines = [
+        Line(
+            round(CHART_HEIGHT - contacts.cap_per_week * scale), f"company cap {contacts.cap_per_week}", "cap"
+        )
+    ]
+    if contacts.chosen_per_week == contacts.cap_per_week:
+        lines = [Line(lines[0].y, f"their choice = cap {contacts.cap_per_week}", "choice")]
+    elif contacts.chosen_per_week is not None:
+        lines.append(
+            Line(
+                round(CHART_HEIGHT - contacts.chosen_per_week * scale),
+                f"their choice {contacts.chosen_per_week}",
+                "choice",
+            )
+        )
+    width = CHART_LEFT + max(1, len(contacts.weeks)) * (BAR_WIDTH + BAR_GAP) + 130
+    return Chart(width, CHART_HEIGHT, bars, lines, labels, list(colours.items()), top)
+
+
+@requires(Capability.MIRROR_READ)
+def mirror_page(request: HttpRequest, customer_id: int) -> HttpResponse:
+    mirror = customer_mirror(
+        actor=request.user,
+        customer_id=customer_id,
+        since=_moment(request, "since"),
+        until=_moment(request, "until"),
+        via="web",
+    )
+    context = {"mirror": mirror, "customer": mirror.customer, "chart": contacts_chart(mirror.contacts)}
+    return render(request, "insights/mirror.html", context)
+
+
+# --- panels on Customer 360 and the conversation sidebar (registered in apps.py) ------------
+
+
+def mirror_customer_panel(actor: AnyUser, customer: Customer, group: list[int]) -> Panel | None:
+    """A link to the mirror for roles that may read it; no query."""
+    if not access.has_capability(actor, Capability.MIRROR_READ):
+        return None
+    href = reverse("insights:mirror", args=[customer.pk])
+    return Panel("mirror", "Mirror", "insights/mirror_panel.html", {"href": href})
+
+
+def mirror_sidebar_panel(actor: AnyUser, conversation: Conversation, group: list[int]) -> Panel | None:
+    if not access.has_capability(actor, Capability.MIRROR_READ):
+        return None
+    href = reverse("insights:mirror", args=[conversation.customer_id])
+    return Panel("mirror", "Mirror", "insights/mirror_panel.html", {"href": href})

@@ -28,3 +28,8 @@ class Command(BaseCommand):
 
         for line in support_demo_ensure():
             self.stdout.write(line)
+        # The mirror's demo: the seed-004 customer the company over-contacted and let wait.
+        from regard.insights.demo_mirror import mirror_demo_ensure
+
+        for line in mirror_demo_ensure():
+            self.stdout.write(line)
