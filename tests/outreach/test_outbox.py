@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from email.header import decode_header, make_header
 
 import dkim
 import pytest
@@ -66,6 +67,22 @@ def test_no_name_on_file_means_a_neutral_greeting_never_a_placeholder(smtp_serve
     body = recorder.to(address)[0].message.get_payload(decode=True).decode()
     assert body.startswith("Hello,")
     assert "Arthur" not in body
+
+
+def test_plain_text_mail_keeps_names_and_subjects_as_typed(smtp_server, sender) -> None:
+    # Text parts are not HTML: no "O&#x27;Brien &amp; Co" in a customer's inbox.
+    recorder, _ = smtp_server
+    customer, address = subscriber(preferred_name="O'Brien & Co", formality="informal")
+    enqueue_for(
+        running_campaign(subject="News for {{ preferred_name }} <3", body="{{ greeting }}, news."), customer
+    )
+    dispatch_batch(sender=sender)
+    message = recorder.to(address)[0].message
+    body = message.get_payload(decode=True).decode()
+    assert body.startswith("Hi O'Brien & Co, news.")
+    assert str(make_header(decode_header(message["Subject"]))) == "News for O'Brien & Co <3"
+    assert "&amp;" not in body
+    assert "&#x27;" not in body
 
 
 def test_template_needing_missing_data_is_held_with_the_reason(smtp_server, sender) -> None:

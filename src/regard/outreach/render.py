@@ -81,7 +81,8 @@ def customer_context(customer: Customer, extra: Mapping[str, Any] | None = None)
 
 
 def _render_one(text: str, context: Mapping[str, Any], field: str) -> str:
-    output = compile_template(text, field=field).render(Context(dict(context)))
+    # Mail bodies are plain text: "O'Brien & Co" stays as typed (a Context escapes by default).
+    output = compile_template(text, field=field).render(Context(dict(context), autoescape=False))
     if "\x00missing:" in output:
         names = sorted({part.split("\x00")[0] for part in output.split("\x00missing:")[1:]})
         raise MissingData(names)
