@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 import pytest
 
@@ -103,3 +104,42 @@ def test_permissions_page_is_generated_from_the_matrix() -> None:
 
     page = (Path(__file__).resolve().parents[2] / "docs" / "permissions.md").read_text()
     assert page.endswith(permission_matrix_markdown())
+
+
+def _sha(address: str) -> str:
+    return hashlib.sha256(address.encode()).hexdigest()
+
+
+def test_a_partner_sees_a_withdrawal_per_purpose_as_a_hash_only(api_for: Any) -> None:
+    # S5: a partner mailing on the company's behalf must not reach someone who unsubscribed.
+    customer = make_customer(identifiers=[("email", "leaver@example.org"), ("email", "leaver@work.example")])
+    for purpose in ("newsletter", "offers"):
+        services.consent_grant(actor=None, customer=customer, purpose=purpose, channel="email", source="form")
+    partner = api_for(Role.PARTNER)
+    hashes = [_sha("leaver@example.org"), _sha("leaver@work.example"), _sha("stranger@example.org")]
+
+    def suppressed(purpose: str | None = None) -> list[str]:
+        body: dict[str, Any] = {"hashes": hashes} | ({"purpose": purpose} if purpose else {})
+        response = partner.post("suppression/check", body)
+        assert response.status_code == 200, response.content
+        assert set(response.json()) == {"suppressed"}  # nothing but the hashes' yes or no
+        return list(response.json()["suppressed"])
+
+    assert suppressed("offers") == []
+    services.consent_withdraw(
+        actor=None, customer=customer, purpose="offers", channel="email", source="unsubscribe_link"
+    )
+    assert suppressed("offers") == hashes[:2]  # every address of the person
+    assert suppressed("newsletter") == []
+    assert suppressed() == hashes[:2]  # no purpose named: any marketing withdrawn counts
+    services.consent_grant(actor=None, customer=customer, purpose="offers", channel="email", source="form")
+    assert suppressed("offers") == []
+
+
+def test_a_partner_check_for_a_service_or_unknown_purpose_is_refused_by_name(api_for: Any) -> None:
+    for purpose in ("service", "solar"):
+        response = api_for(Role.PARTNER).post(
+            "suppression/check", {"hashes": [_sha("a@b.c")], "purpose": purpose}
+        )
+        assert response.status_code == 422
+        assert response.json()["field"] == "purpose"

@@ -77,6 +77,8 @@ class PreferencesOut(PreferencesIn):
 
 class SuppressionCheckIn(Schema):
     hashes: list[str] = Field(..., max_length=10_000)
+    # The marketing purpose the partner sends for (newsletter, offers…); none: any marketing.
+    purpose: str | None = None
 
 
 class SuppressionCheckOut(Schema):
@@ -188,8 +190,12 @@ def put_preferences(request: ApiRequest, customer_id: int, payload: PreferencesI
     summary="Which hashed addresses are suppressed",
 )
 def check_suppression(request: ApiRequest, payload: SuppressionCheckIn) -> SuppressionCheckOut:
-    """Send SHA-256 hex digests of normalised (trimmed, lower-cased) email addresses; the
-    answer lists those that must not be mailed. No personal data goes either way."""
+    """Send SHA-256 hex digests of normalised (trimmed, lower-cased) email addresses and the
+    marketing purpose you send for; the answer lists those that must not be mailed: bounced,
+    complained, erased, or whose owner withdrew consent to that purpose (any marketing purpose
+    when none is named). No personal data goes either way."""
     return SuppressionCheckOut(
-        suppressed=selectors.suppression_check(actor=request.auth, hashes=payload.hashes)
+        suppressed=selectors.suppression_check(
+            actor=request.auth, hashes=payload.hashes, purpose=payload.purpose
+        )
     )

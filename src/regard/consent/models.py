@@ -127,3 +127,27 @@ class Suppression(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}:{self.identifier_hash[:12]}… ({self.reason})"
+
+
+class MarketingOptOut(models.Model):
+    """An address whose owner withdrew marketing consent for a purpose, as partners see it (S5).
+
+    The gate reads the ledger itself; this is the ledger's answer for partners, who may only
+    learn yes or no for a hash. Kept by the consent services: a withdrawal by email adds a
+    row per address of the person, a fresh grant removes them.
+    """
+
+    identifier_hash = models.CharField(max_length=64)
+    purpose = models.CharField(max_length=32)
+    # A plain id, not a foreign key: the row is about the address and outlives a merge.
+    customer_id = models.BigIntegerField(db_index=True)
+    since = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-since", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["identifier_hash", "purpose"], name="marketing_opt_out_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.identifier_hash[:12]}… opted out of {self.purpose}"

@@ -6,7 +6,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from regard.consent.models import ConsentEvent, PreferenceChange, Suppression
+from django.conf import settings
+
+from regard.consent.models import ConsentEvent, MarketingOptOut, PreferenceChange, Suppression
 from regard.customers.models import Customer
 from regard.errors import InvalidInput, NotFound
 from regard.privacy import access
@@ -92,14 +94,29 @@ def preferences_get(*, actor: AnyUser, customer_id: int, via: str = "api") -> Pr
     return preferences_current([customer.pk]).get(customer.pk)
 
 
-def suppression_check(*, actor: AnyUser, hashes: list[str]) -> list[str]:
-    """Which of these SHA-256 hashes are suppressed; partners see nothing else (S5)."""
+def suppression_check(*, actor: AnyUser, hashes: list[str], purpose: str | None = None) -> list[str]:
+    """Which of these SHA-256 hashes may not be sent marketing; partners see nothing else (S5).
+
+    Suppressed addresses (bounces, complaints, erasure) for every purpose, and addresses whose
+    owner withdrew marketing consent by email: for ``purpose``, or for any marketing purpose
+    when none is named.
+    """
     access.require(actor, Capability.SUPPRESSION_CHECK)
     for index, value in enumerate(hashes):
         if len(value) != 64 or any(c not in "0123456789abcdef" for c in value.lower()):
             raise InvalidInput(f"hashes[{index}]: not a SHA-256 hex digest.", field=f"hashes[{index}]")
+    if purpose is not None and (
+        purpose not in settings.REGARD_CONSENT_PURPOSES or purpose in settings.REGARD_CONSENT_FREE_PURPOSES
+    ):
+        raise InvalidInput(f"purpose: '{purpose[:40]}' is not a marketing purpose.", field="purpose")
     lowered = [h.lower() for h in hashes]
-    found = suppressed_hashes(lowered)
+    found = set(suppressed_hashes(lowered))
+    wanted = list(set(lowered) - found)
+    for start in range(0, len(wanted), 500):
+        opted_out = MarketingOptOut.objects.filter(identifier_hash__in=wanted[start : start + 500])
+        if purpose is not None:
+            opted_out = opted_out.filter(purpose=purpose)
+        found.update(opted_out.values_list("identifier_hash", flat=True))
     return [h for h in dict.fromkeys(lowered) if h in found]
 
 

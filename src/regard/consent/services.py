@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from regard.consent.hashing import identifier_hash
-from regard.consent.models import Channel, ConsentEvent, PreferenceChange, Suppression
+from regard.consent.models import Channel, ConsentEvent, MarketingOptOut, PreferenceChange, Suppression
 from regard.customers.models import Customer, Identifier
 from regard.customers.services import Actor, timeline_append
 from regard.errors import InvalidInput
@@ -61,6 +61,33 @@ def clean_proof(proof: Mapping[str, Any] | None) -> dict[str, Any]:
     return cleaned
 
 
+def _partner_opt_outs_follow(event: ConsentEvent) -> None:
+    """Keep the partners' view of marketing opt-outs equal to the ledger (S5)."""
+    if event.channel != Channel.EMAIL or event.purpose in settings.REGARD_CONSENT_FREE_PURPOSES:
+        return
+    hashes = [
+        identifier_hash(value)
+        for value in Identifier.objects.filter(
+            customer=event.customer, kind=Identifier.Kind.EMAIL
+        ).values_list("value_normalised", flat=True)
+    ]
+    if event.action == ConsentEvent.Action.GRANTED:
+        MarketingOptOut.objects.filter(identifier_hash__in=hashes, purpose=event.purpose).delete()
+        return
+    MarketingOptOut.objects.bulk_create(
+        [
+            MarketingOptOut(
+                identifier_hash=h,
+                purpose=event.purpose,
+                customer_id=event.customer_id,
+                since=event.recorded_at,
+            )
+            for h in hashes
+        ],
+        ignore_conflicts=True,
+    )
+
+
 def _consent_record(
     *,
     actor: Actor,
@@ -88,6 +115,7 @@ def _consent_record(
         source=clean_source(source),
         proof=clean_proof(proof),
     )
+    _partner_opt_outs_follow(event)
     verb = "granted" if action == ConsentEvent.Action.GRANTED else "withdrew"
     timeline_append(
         customer=customer,
