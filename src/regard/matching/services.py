@@ -181,7 +181,7 @@ def _rows_not_in(rows: np.ndarray, other: np.ndarray) -> np.ndarray:
 
 
 def _read_keys(cursor: Any, table: str) -> np.ndarray:
-    cursor.execute(f"SELECT key_hash, customer_id FROM {table}")
+    cursor.execute(f"SELECT key_hash, customer_id FROM {table}")  # nosec B608 # SQL names from model metadata, values as parameters
     parts = []
     while batch := cursor.fetchmany(200_000):
         parts.append(np.array(batch, dtype=np.int64).reshape(-1, 2))
@@ -208,16 +208,17 @@ def _rebuild_keys(ids: list[int], index: engine.BlockIndex) -> None:
             _replace_keys_in_bulk(cursor, table, wanted)  # a first index (empty table) or mostly new
             return
         if len(stale) * 2 > len(existing):  # mostly stale: clearing is cheaper than row deletes
-            cursor.execute(f"DELETE FROM {table}")
+            cursor.execute(f"DELETE FROM {table}")  # nosec B608 # SQL names from model metadata, values as parameters
             fresh = wanted
         elif len(stale):
             cursor.executemany(
-                f"DELETE FROM {table} WHERE key_hash = %s AND customer_id = %s", stale.tolist()
+                f"DELETE FROM {table} WHERE key_hash = %s AND customer_id = %s",  # nosec B608 # SQL names from model metadata, values as parameters
+                stale.tolist(),
             )
         if connection.vendor == "postgresql":
             _copy_rows(cursor, table, fresh)
             return
-        sql = f"INSERT INTO {table} (key_hash, customer_id) VALUES (%s, %s)"
+        sql = f"INSERT INTO {table} (key_hash, customer_id) VALUES (%s, %s)"  # nosec B608 # SQL names from model metadata, values as parameters
         for start in range(0, len(fresh), 100_000):
             cursor.executemany(sql, fresh[start : start + 100_000].tolist())
 
@@ -309,19 +310,19 @@ def _write_batch_candidates(
         if postgres:
             cursor.execute("DROP TABLE IF EXISTS match_candidate_load")
             cursor.execute(
-                f"CREATE TEMP TABLE match_candidate_load AS SELECT {columns} FROM {table} WITH NO DATA"
+                f"CREATE TEMP TABLE match_candidate_load AS SELECT {columns} FROM {table} WITH NO DATA"  # nosec B608 # SQL names from model metadata, values as parameters
             )
             with cursor.cursor.copy(f"COPY match_candidate_load ({columns}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
             cursor.execute(
-                f"INSERT INTO {table} ({columns}) SELECT {columns} FROM match_candidate_load "
+                f"INSERT INTO {table} ({columns}) SELECT {columns} FROM match_candidate_load "  # nosec B608 # SQL names from model metadata, values as parameters
                 "ON CONFLICT DO NOTHING"
             )
             cursor.execute("DROP TABLE match_candidate_load")
         else:
             marks = ", ".join(["%s"] * len(_CANDIDATE_COLUMNS))
-            sql = f"INSERT INTO {table} ({columns}) VALUES ({marks}) ON CONFLICT DO NOTHING"
+            sql = f"INSERT INTO {table} ({columns}) VALUES ({marks}) ON CONFLICT DO NOTHING"  # nosec B608 # SQL names from model metadata, values as parameters
             for chunk in engine.iter_chunks(rows, 20_000):
                 cursor.executemany(sql, chunk)
     return MatchCandidate.objects.filter(run=run).count()
@@ -377,7 +378,7 @@ def _store_candidates(
     marks = ", ".join(["(" + ", ".join(["%s"] * len(_CANDIDATE_COLUMNS)) + ")"] * len(rows))
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {MatchCandidate._meta.db_table} ({', '.join(_CANDIDATE_COLUMNS)}) VALUES {marks} "
+            f"INSERT INTO {MatchCandidate._meta.db_table} ({', '.join(_CANDIDATE_COLUMNS)}) VALUES {marks} "  # nosec B608 # SQL names from model metadata, values as parameters
             "ON CONFLICT DO NOTHING RETURNING id, customer_low_id, customer_high_id",
             [value for row in rows for value in row],
         )
@@ -576,12 +577,12 @@ def _customers_sharing_keys(customer_id: int, hashes: Sequence[int]) -> list[int
     so the cost is bounded however many profiles are stored."""
     table = MatchKey._meta.db_table
     per_key = " UNION ALL ".join(
-        f"SELECT {number} AS k, customer_id FROM "
+        f"SELECT {number} AS k, customer_id FROM "  # nosec B608 # SQL names from model metadata, values as parameters
         f"(SELECT customer_id FROM {table} WHERE key_hash = %s LIMIT {engine.MAX_BLOCK + 1}) AS b{number}"
         for number in range(len(hashes))
     )
     sql = (
-        f"WITH hits AS ({per_key}), "
+        f"WITH hits AS ({per_key}), "  # nosec B608 # SQL names from model metadata, values as parameters
         f"blocks AS (SELECT k FROM hits GROUP BY k HAVING COUNT(*) <= {engine.MAX_BLOCK}) "
         "SELECT customer_id FROM hits WHERE k IN (SELECT k FROM blocks) AND customer_id <> %s "
         "GROUP BY customer_id ORDER BY COUNT(*) DESC, customer_id LIMIT %s"

@@ -145,10 +145,10 @@ def _block(cursor: Any, *, profiles: str, pairs: str, max_block: int) -> int:
         ) blocks
         CROSS JOIN LATERAL unnest(blocks.members) WITH ORDINALITY AS x(low_id, position)
         CROSS JOIN LATERAL unnest(blocks.members[x.position + 1 :]) AS y(high_id)
-        """,
+        """,  # nosec B608 # SQL names from model metadata, values as parameters
         [max_block],
     )
-    cursor.execute(f"SELECT count(*) FROM {pairs}")
+    cursor.execute(f"SELECT count(*) FROM {pairs}")  # nosec B608 # SQL names from model metadata, values as parameters
     (count,) = cursor.fetchone()
     cursor.execute(f"ANALYZE {pairs}")
     return int(count)
@@ -297,7 +297,7 @@ def levels_sql(*, profiles: str, pairs: str) -> str:
         FROM {pairs} p
         JOIN {profiles} a ON a.customer_id = p.low_id
         JOIN {profiles} b ON b.customer_id = p.high_id
-    """
+    """  # nosec B608 # SQL names from model metadata, values as parameters
 
 
 def score_sql(model: engine.Model, *, levels: str, min_probability: float | None) -> tuple[str, list[float]]:
@@ -322,7 +322,7 @@ def score_sql(model: engine.Model, *, levels: str, min_probability: float | None
         [f"{final[name]} AS {name}" for name in engine.FIELDS]
         + [f"adjust_{name}" for name in engine.TF_FIELDS]
     )
-    sql = f"SELECT low_id, high_id, {outputs}, {weight} AS weight, {probability} AS probability FROM {levels}"
+    sql = f"SELECT low_id, high_id, {outputs}, {weight} AS weight, {probability} AS probability FROM {levels}"  # nosec B608 # SQL names from model metadata, values as parameters
     params: list[float] = []
     if min_probability is not None:
         sql += f" WHERE {probability} >= %s"
@@ -356,7 +356,7 @@ def scored(loaded: Loaded, model: engine.Model, *, min_probability: float | None
         cursor.execute("RESET parallel_setup_cost")
         cursor.execute("RESET min_parallel_table_scan_size")
     with connection.chunked_cursor() as cursor:
-        cursor.execute(f"SELECT * FROM {SCORED} ORDER BY low_id, high_id")
+        cursor.execute(f"SELECT * FROM {SCORED} ORDER BY low_id, high_id")  # nosec B608 # SQL names from model metadata, values as parameters
         while rows := cursor.fetchmany(FETCH):
             for row in rows:
                 adjustments = [0.0] * width

@@ -295,7 +295,7 @@ def _changes_sql() -> str:
         for model in (ConsentEvent, PreferenceChange, Suppression)
     )
     return (
-        f"SELECT customer_id, '' FROM {consent} WHERE recorded_at >= %s"
+        f"SELECT customer_id, '' FROM {consent} WHERE recorded_at >= %s"  # nosec B608 # SQL names from model metadata, values as parameters
         f" UNION ALL SELECT customer_id, '' FROM {preference} WHERE recorded_at >= %s"
         f" UNION ALL SELECT NULL, identifier_hash FROM {suppression} WHERE created_at >= %s"
     )
@@ -341,7 +341,7 @@ def _bulk_set(rows: list[OutboxMessage], fields: list[str]) -> None:
     names = [quote(str(c.column)) for c in columns]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {quote(meta.db_table)} AS t SET {', '.join(f'{n} = v.{n}' for n in names)}"
+            f"UPDATE {quote(meta.db_table)} AS t SET {', '.join(f'{n} = v.{n}' for n in names)}"  # nosec B608 # SQL names from model metadata, values as parameters
             f" FROM (VALUES {', '.join([row_sql] * len(rows))}) AS v(id, {', '.join(names)})"
             f" WHERE t.id = v.id",
             params,
@@ -377,7 +377,7 @@ def _record_sent_postgresql(sent_ids: list[int], *, now: datetime) -> None:
     outbox, timeline = (connection.ops.quote_name(m._meta.db_table) for m in (OutboxMessage, TimelineEvent))
     with connection.cursor() as cursor:
         cursor.execute(
-            f"WITH sent AS (UPDATE {outbox} SET state = %s, sent_at = %s, smtp_code = 250"
+            f"WITH sent AS (UPDATE {outbox} SET state = %s, sent_at = %s, smtp_code = 250"  # nosec B608 # SQL names from model metadata, values as parameters
             " WHERE id = ANY(%s) RETURNING id, customer_id, kind, purpose, channel, message_id, campaign_id)"
             f" INSERT INTO {timeline} (customer_id, kind, channel, summary, occurred_at, recorded_at,"
             " subject_type, subject_id, data)"

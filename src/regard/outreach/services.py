@@ -354,7 +354,7 @@ def _plan_rows(campaign: Campaign, customer_ids: list[int], *, due: datetime, no
     params.append(customer_ids)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {quote(OutboxMessage._meta.db_table)} ({', '.join(columns)})"
+            f"INSERT INTO {quote(OutboxMessage._meta.db_table)} ({', '.join(columns)})"  # nosec B608 # SQL names from model metadata, values as parameters
             f" SELECT {', '.join(values)} FROM unnest(%s::bigint[]) AS u(id)"
             " ON CONFLICT (dedupe_key) DO NOTHING",
             params,
