@@ -9,7 +9,13 @@ class PoliciesConfig(AppConfig):
 
     def ready(self) -> None:
         from regard.customers.ownership import register_customer_owned
-        from regard.policies import models
+        from regard.customers.panels import register_customer_panel
+        from regard.policies import models, panels
+        from regard.support.panels import register_sidebar_panel
 
-        # Promises follow the person through a merge and back on undo (invariant 5).
+        # Promises and remedies follow the person through a merge and back on undo (invariant 5).
         register_customer_owned(models.Promise)
+        register_customer_owned(models.RemedyGrant)
+        # S10: what the customer is entitled to, beside the conversation and on Customer 360.
+        register_sidebar_panel("entitlement", panels.entitlement_beside_conversation)
+        register_customer_panel("entitlements", panels.entitlements_on_customer)

@@ -1,4 +1,11 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from regard.policies import views
 
 app_name = "policies"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.policy_list, name="list"),
+    path("<int:policy_id>/", views.policy_detail, name="policy"),
+    path("entitlement/<int:conversation_id>", views.entitlement_panel, name="entitlement_panel"),
+    path("grant/<int:conversation_id>", views.grant, name="grant"),
+]

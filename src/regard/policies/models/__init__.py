@@ -1,5 +1,19 @@
 """Policies' data, one module per concept: remedies, promises, exceptions (C5)."""
 
 from regard.policies.models.promises import Promise
+from regard.policies.models.remedies import (
+    RemedyGrant,
+    RemedyKind,
+    RemedyPolicy,
+    RemedyPolicyVersion,
+    StatutoryGuarantee,
+)
 
-__all__ = ["Promise"]
+__all__ = [
+    "Promise",
+    "RemedyGrant",
+    "RemedyKind",
+    "RemedyPolicy",
+    "RemedyPolicyVersion",
+    "StatutoryGuarantee",
+]

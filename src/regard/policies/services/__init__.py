@@ -5,5 +5,13 @@ from regard.policies.services.promises import (
     promise_due_from_working_days,
     promise_record,
 )
+from regard.policies.services.remedies import remedy_grant, remedy_policy_create, remedy_policy_revise
 
-__all__ = ["promise_break_if_due", "promise_due_from_working_days", "promise_record"]
+__all__ = [
+    "promise_break_if_due",
+    "promise_due_from_working_days",
+    "promise_record",
+    "remedy_grant",
+    "remedy_policy_create",
+    "remedy_policy_revise",
+]

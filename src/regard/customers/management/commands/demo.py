@@ -28,6 +28,11 @@ class Command(BaseCommand):
 
         for line in support_demo_ensure():
             self.stdout.write(line)
+        # Remedies (seed 001): the earphones policy beside Mr Dent's complaint.
+        from regard.policies.demo import remedies_demo_ensure
+
+        for line in remedies_demo_ensure():
+            self.stdout.write(line)
         # The mirror's demo: the seed-004 customer the company over-contacted and let wait.
         from regard.insights.demo_mirror import mirror_demo_ensure
 
