@@ -35,7 +35,9 @@ def buyer(*, days_ago: int = 63, country: str = "GB", **profile: Any) -> tuple[C
     return customer, order
 
 
-def order_of(customer: Customer, *, days_ago: int, sku: str = "EAR-100", name: str = "Aria wireless earphones") -> Order:
+def order_of(
+    customer: Customer, *, days_ago: int, sku: str = "EAR-100", name: str = "Aria wireless earphones"
+) -> Order:
     purchased: datetime = timezone.now() - timedelta(days=days_ago)
     return customer_services.order_record(
         actor=None,

@@ -27,14 +27,22 @@ ZONES = ["UTC", "Europe/Berlin", "America/New_York", "Pacific/Auckland", "Asia/K
 
 
 def _evaluate(purchased_at: datetime, now: datetime, *, zone: str = "Europe/Berlin", **kwargs: object):  # type: ignore[no-untyped-def]
-    values: dict[str, object] = {"product": "Aria", "category": "earphones", "terms": EARPHONES, "statutory": None}
+    values: dict[str, object] = {
+        "product": "Aria",
+        "category": "earphones",
+        "terms": EARPHONES,
+        "statutory": None,
+    }
     values |= kwargs
     return evaluate(purchased_at=purchased_at, time_zone=zone, now=now, **values)  # type: ignore[arg-type]
 
 
 def test_the_seed_001_earphones_two_months_old() -> None:
     result = _evaluate(
-        datetime(2026, 9, 30, 10, tzinfo=UTC), datetime(2026, 12, 2, 12, tzinfo=UTC), statutory=EU, language="de"
+        datetime(2026, 9, 30, 10, tzinfo=UTC),
+        datetime(2026, 12, 2, 12, tzinfo=UTC),
+        statutory=EU,
+        language="de",
     )
     assert result.days_since_purchase == 63
     assert result.summary == (
@@ -55,17 +63,25 @@ def test_the_seed_001_earphones_two_months_old() -> None:
 
 
 @given(
-    start=st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2090, 1, 1), timezones=st.just(UTC)),
+    start=st.datetimes(
+        min_value=datetime(2000, 1, 1), max_value=datetime(2090, 1, 1), timezones=st.just(UTC)
+    ),
     days=st.integers(min_value=0, max_value=2000),
     zone=st.sampled_from(ZONES),
 )
-def test_exactly_one_window_applies_and_its_edges_are_inclusive(start: datetime, days: int, zone: str) -> None:
+def test_exactly_one_window_applies_and_its_edges_are_inclusive(
+    start: datetime, days: int, zone: str
+) -> None:
     local = start.astimezone(ZoneInfo(zone))
     # Noon of the day `days` after the purchase day, on the customer's own calendar.
-    then = datetime.combine(local.date() + timedelta(days=days), local.time().replace(hour=12), ZoneInfo(zone))
+    then = datetime.combine(
+        local.date() + timedelta(days=days), local.time().replace(hour=12), ZoneInfo(zone)
+    )
     result = _evaluate(start, then, zone=zone)
     assert result.days_since_purchase == days
-    expected = next(w for w in EARPHONES.windows if w.from_day <= days and (w.to_day is None or days <= w.to_day))
+    expected = next(
+        w for w in EARPHONES.windows if w.from_day <= days and (w.to_day is None or days <= w.to_day)
+    )
     assert result.window == expected
     assert result.is_in_guarantee == (days <= 40)
     assert result.guarantee_ends_on == local.date() + timedelta(days=40)
@@ -111,7 +127,9 @@ def test_a_leap_day_purchase_keeps_its_legal_guarantee_to_the_end_of_february() 
     country=st.sampled_from(["DE", "FR", "PT", "SE"]),
 )
 def test_the_law_outranks_a_shorter_policy_and_is_shown_as_such(days: int, months: int, country: str) -> None:
-    law = StatutoryTerms(country=country, label="Legal guarantee", months=months, remedies=("repair", "replacement"))
+    law = StatutoryTerms(
+        country=country, label="Legal guarantee", months=months, remedies=("repair", "replacement")
+    )
     bought = datetime(2026, 1, 10, 12, tzinfo=UTC)
     result = _evaluate(bought, bought + timedelta(days=days), zone="UTC", statutory=law)
     inside_law = bought.date() + timedelta(days=days) < add_months(bought.date(), months)
@@ -119,7 +137,9 @@ def test_the_law_outranks_a_shorter_policy_and_is_shown_as_such(days: int, month
     kinds = {r.kind for r in result.remedies}
     if inside_law:
         assert {"repair", "replacement"} <= kinds
-        assert any(sentence.startswith("Legal guarantee") and "applies" in sentence for sentence in result.reasoning)
+        assert any(
+            sentence.startswith("Legal guarantee") and "applies" in sentence for sentence in result.reasoning
+        )
     else:
         assert all(r.source == "policy" for r in result.remedies)
 

@@ -21,12 +21,16 @@ from tests.policies.helpers import buyer, earphones_policy, order_of
 pytestmark = pytest.mark.django_db
 
 
-def test_a_credit_inside_the_policy_is_granted_under_its_version_and_becomes_a_promise(make_user: Any) -> None:
+def test_a_credit_inside_the_policy_is_granted_under_its_version_and_becomes_a_promise(
+    make_user: Any,
+) -> None:
     agent = make_user(Role.AGENT)
     policy = earphones_policy()
     customer, order = buyer(days_ago=63)
     line = order.lines.get()
-    grant = remedy_grant(actor=agent, customer=customer, kind="credit", order_line=line, amount="10.00", currency="EUR")
+    grant = remedy_grant(
+        actor=agent, customer=customer, kind="credit", order_line=line, amount="10.00", currency="EUR"
+    )
     assert not grant.is_exception
     assert grant.policy_version == policy.versions.get(number=1)
     assert grant.evaluation["days_since_purchase"] == 63
@@ -47,7 +51,12 @@ def test_a_refund_outside_the_window_is_an_exception_and_needs_the_customers_wor
     assert refused.value.field == "request_text"
     assert not RemedyGrant.objects.exists()
     grant = remedy_grant(
-        actor=agent, customer=customer, kind="refund", order_line=line, amount="79.00", request_text="I want my money back"
+        actor=agent,
+        customer=customer,
+        kind="refund",
+        order_line=line,
+        amount="79.00",
+        request_text="I want my money back",
     )
     assert grant.is_exception
     assert grant.policy_version is None
@@ -59,7 +68,9 @@ def test_a_policy_change_never_rewrites_a_past_grant(make_user: Any) -> None:
     policy = earphones_policy()
     customer, order = buyer(days_ago=63)
     line = order.lines.get()
-    grant = remedy_grant(actor=agent, customer=customer, kind="credit", order_line=line, amount="10.00", currency="EUR")
+    grant = remedy_grant(
+        actor=agent, customer=customer, kind="credit", order_line=line, amount="10.00", currency="EUR"
+    )
     before = dict(grant.evaluation)
     remedy_policy_revise(
         actor=manager,
@@ -79,12 +90,39 @@ def test_a_policy_change_never_rewrites_a_past_grant(make_user: Any) -> None:
 @pytest.mark.parametrize(
     ("windows", "field"),
     [
-        ([{"from_day": 0, "to_day": 40, "remedies": [{"kind": "replacement"}]}, {"from_day": 30, "to_day": 60, "remedies": [{"kind": "repair"}]}], "windows[1]"),
+        (
+            [
+                {"from_day": 0, "to_day": 40, "remedies": [{"kind": "replacement"}]},
+                {"from_day": 30, "to_day": 60, "remedies": [{"kind": "repair"}]},
+            ],
+            "windows[1]",
+        ),
         ([{"from_day": -1, "to_day": 40, "remedies": [{"kind": "replacement"}]}], "windows[0].from_day"),
         ([{"from_day": 0, "to_day": 40, "remedies": [{"kind": "hug"}]}], "windows[0].remedies[0].kind"),
-        ([{"from_day": 0, "to_day": 40, "remedies": [{"kind": "credit"}]}], "windows[0].remedies[0].max_amount"),
-        ([{"from_day": 0, "to_day": 40, "remedies": [{"kind": "credit", "max_amount": "-5", "currency": "EUR"}]}], "windows[0].remedies[0].max_amount"),
-        ([{"from_day": 0, "to_day": 40, "remedies": [{"kind": "credit", "max_amount": "5", "currency": "euro"}]}], "windows[0].remedies[0].currency"),
+        (
+            [{"from_day": 0, "to_day": 40, "remedies": [{"kind": "credit"}]}],
+            "windows[0].remedies[0].max_amount",
+        ),
+        (
+            [
+                {
+                    "from_day": 0,
+                    "to_day": 40,
+                    "remedies": [{"kind": "credit", "max_amount": "-5", "currency": "EUR"}],
+                }
+            ],
+            "windows[0].remedies[0].max_amount",
+        ),
+        (
+            [
+                {
+                    "from_day": 0,
+                    "to_day": 40,
+                    "remedies": [{"kind": "credit", "max_amount": "5", "currency": "euro"}],
+                }
+            ],
+            "windows[0].remedies[0].currency",
+        ),
         ([], "windows"),
     ],
 )
@@ -130,7 +168,10 @@ def test_an_order_line_of_someone_else_is_refused(make_user: Any) -> None:
     _, stranger_order = buyer()
     with pytest.raises(InvalidInput) as refused:
         remedy_grant(
-            actor=make_user(Role.AGENT), customer=customer, kind="repair", order_line=stranger_order.lines.get()
+            actor=make_user(Role.AGENT),
+            customer=customer,
+            kind="repair",
+            order_line=stranger_order.lines.get(),
         )
     assert refused.value.field == "order_line"
     assert not RemedyGrant.objects.exists()
