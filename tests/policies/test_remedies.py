@@ -79,11 +79,13 @@ def test_a_policy_change_never_rewrites_a_past_grant(make_user: Any) -> None:
         wording={"en": "Ninety days."},
     )
     grant.refresh_from_db()
-    assert grant.policy_version is not None and grant.policy_version.number == 1
+    assert grant.policy_version is not None
+    assert grant.policy_version.number == 1
     assert grant.evaluation == before
     assert RemedyPolicyVersion.objects.get(policy=policy, number=1).windows[0]["to_day"] == 40
     now = line_entitlement(line, customer=customer)
-    assert now.version is not None and now.version.number == 2
+    assert now.version is not None
+    assert now.version.number == 2
     assert now.entitlement.is_in_guarantee
 
 
