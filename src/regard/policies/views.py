@@ -70,7 +70,10 @@ def grant(request: HttpRequest, conversation_id: int) -> HttpResponse:
     except RegardError as error:
         messages.error(request, error.message)
         return redirect("support:conversation", conversation_id=conversation_id)
-    done = f"Granted: {granted}."
+    amount = f" of {granted.amount} {granted.currency}" if granted.amount is not None else ""
+    done = f"Granted {granted.get_kind_display().lower()}{amount}" + (
+        " as an exception to policy." if granted.is_exception else "."
+    )
     if granted.promise is not None:
         done += f" Promise recorded: {granted.promise.what}, due {granted.promise.due_at:%d %b %Y %H:%M}."
     messages.success(request, done)
