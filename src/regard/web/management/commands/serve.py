@@ -22,8 +22,9 @@ from regard.outreach import dkim_keys
 from regard.outreach.demo import outreach_demo_ensure
 from regard.privacy.roles import Role
 from regard.privacy.services import user_create
-from regard.support.demo import demo_support_address, support_demo_ensure
+from regard.support.demo import demo_support_address
 from regard.support.demo_chat import demo_chat_site_ensure
+from regard.web.demo import demo_stories_ensure
 from regard.web.server import uvicorn_command
 
 
@@ -52,9 +53,11 @@ class Command(BaseCommand):
         if not options["no_demo"]:
             self._ensure_demo_campaign()
             demo_chat_site_ensure()
-            for line in support_demo_ensure():
-                self.stdout.write(line)
         username, password = self._ensure_admin()
+        if not options["no_demo"]:
+            # Again once the administrator exists: stories that need a user (promises) fill in now.
+            for line in demo_stories_ensure():
+                self.stdout.write(line)
         # The demo signs with a key of its own (made once under the data directory).
         key = dkim_keys.key_load(create=not settings.IS_PRODUCTION)
         url = f"http://{options['host']}:{options['port']}/"

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from regard.customers.demo import demo_load
 from regard.customers.models import Customer
+from regard.web.demo import demo_stories_ensure
 
 
 class Command(BaseCommand):
@@ -23,18 +24,6 @@ class Command(BaseCommand):
             raise CommandError("the database already holds customers; use --force to add demo data anyway")
         created = demo_load(customers=options["customers"], seed=options["seed"])
         self.stdout.write(f"loaded {created} demo customers (seed {options['seed']})")
-        # The support desk's demo: a team, its address, conversations on every channel.
-        from regard.support.demo import support_demo_ensure
-
-        for line in support_demo_ensure():
-            self.stdout.write(line)
-        # Remedies (seed 001): the earphones policy beside Mr Dent's complaint.
-        from regard.policies.demo import remedies_demo_ensure
-
-        for line in remedies_demo_ensure():
-            self.stdout.write(line)
-        # The mirror's demo: the seed-004 customer the company over-contacted and let wait.
-        from regard.insights.demo_mirror import mirror_demo_ensure
-
-        for line in mirror_demo_ensure():
+        # Every app's story after the customers (web.demo.DEMO_STORIES, one visible list).
+        for line in demo_stories_ensure():
             self.stdout.write(line)
