@@ -3,7 +3,17 @@
 from regard.policies.services.promises import (
     promise_break_if_due,
     promise_due_from_working_days,
+    promise_keep,
+    promise_keep_by_call,
     promise_record,
+    promise_withdraw,
 )
 
-__all__ = ["promise_break_if_due", "promise_due_from_working_days", "promise_record"]
+__all__ = [
+    "promise_break_if_due",
+    "promise_due_from_working_days",
+    "promise_keep",
+    "promise_keep_by_call",
+    "promise_record",
+    "promise_withdraw",
+]
