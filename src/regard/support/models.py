@@ -349,6 +349,7 @@ class Notification(models.Model):
     class Kind(models.TextChoices):
         SLA_WARNING = "sla_warning"
         SLA_BREACH = "sla_breach"
+        PROMISE_BROKEN = "promise_broken"  # S22, written by policies
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
     conversation = models.ForeignKey(

@@ -27,9 +27,18 @@ class Finding:
     code: str
     message: str
     excerpt: str = ""
+    # What a registered rule offers to do about it (e.g. record the promise it read): the
+    # conversation page includes ``action_template`` with the finding, ``data`` prefilling it.
+    data: dict[str, Any] = field(default_factory=dict)
+    action_template: str = ""
 
-    def as_dict(self) -> dict[str, str]:
-        return {"code": self.code, "message": self.message, "excerpt": self.excerpt}
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"code": self.code, "message": self.message, "excerpt": self.excerpt}
+        if self.data:
+            out["data"] = dict(self.data)
+        if self.action_template:
+            out["action_template"] = self.action_template
+        return out
 
 
 @dataclass(frozen=True)
@@ -60,6 +69,14 @@ class Facts:
 class Sentence:
     text: str
     is_request: bool  # asks the customer for something or to do something
+    # How many things it asks: "send a video, a photo of the receipt, and try a reset" is three.
+    requests: int = -1
+
+    @property
+    def request_count(self) -> int:
+        if self.requests >= 0:
+            return self.requests
+        return 1 if self.is_request else 0
 
 
 @dataclass(frozen=True)
@@ -113,7 +130,8 @@ _REQUEST = re.compile(
     r"\?|\b(?:please|kindly|could you|can you|would you|will you|do you mind|we need you to|you need to|"
     r"you must|bitte|könnten sie|können sie|würden sie|pourriez-vous|pouvez-vous|pourrais-tu|merci de|"
     r"veuillez)\b"
-    r"|^(?:send|provide|attach|upload|perform|try|confirm|share|tell us|let us know|check|restart|reset|"
+    r"|^(?:(?:also|and|then|next|first|finally|additionally|lastly|auch|dann|außerdem|zuerst|zusätzlich),?\s+)?"
+    r"(?:send|provide|attach|upload|perform|try|confirm|share|tell us|let us know|check|restart|reset|"
     r"follow|make sure|take|reply with|(?:schicken|senden|teilen|geben|führen|nennen|prüfen|versuchen|"
     r"starten|setzen|antworten) sie|envoyez|indiquez|effectuez|essayez|confirmez|vérifiez|redémarrez)\b",
     re.IGNORECASE,
@@ -125,6 +143,28 @@ _COURTESY = re.compile(
     r"zögern sie nicht|bei (?:weiteren )?fragen|kann ich (?:ihnen )?(?:sonst )?(?:noch )?(?:weiter)?helfen|"
     r"n'hésitez pas|puis-je vous aider|autre chose",
     re.IGNORECASE,
+)
+# Within one asking sentence, a list of asks: "send a video of the issue, a photo of the receipt,
+# and try a factory reset first" is three (S8). An item after a comma counts when it names
+# another thing to hand over (an article or "your") or starts with another task.
+_ASK_VERBS = (
+    r"send|provide|attach|upload|perform|try|confirm|share|tell|check|restart|reset|follow|make\s+sure|take|"
+    r"describe|record|return|enter|install|update|remove|charge|unplug|reply|"
+    r"(?:schicken|senden|teilen|geben|führen|nennen|prüfen|versuchen|starten|setzen|antworten|laden|"
+    r"beschreiben|überprüfen)\s+sie"
+)
+_ASK_SEPARATOR = re.compile(
+    rf",\s*(?:(?:and|or|und|oder|sowie)\s+)?|;\s*|\s+(?=(?:and|und)\s+(?:please\s+|bitte\s+)?(?:{_ASK_VERBS})\b)",
+    re.I,
+)
+_ANOTHER_ASK = re.compile(
+    r"^(?:and\s+|or\s+|und\s+|oder\s+|also\s+|then\s+|auch\s+|dann\s+)?(?:please\s+|bitte\s+)?"
+    r"(?:(?:a|an|the|your|some|any|ein|eine|einen|ihr|ihre|ihren|den|die|das)\s+\w"
+    rf"|(?:{_ASK_VERBS})\b)",
+    re.I,
+)
+_BARE_ADVERB = re.compile(
+    r"also|and|then|next|first|finally|additionally|lastly|auch|dann|außerdem|zuerst|zusätzlich", re.I
 )
 _LIST_ITEM = re.compile(r"^\s*(?:[-*•·]|\d{1,2}[.)]|[a-z][.)])\s+", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-ZÄÖÜÀ-Ý0-9\"'“„])")
@@ -220,6 +260,13 @@ def parse_draft(text: str) -> Draft:
     )
 
 
+def _asks_in(sentence: str) -> int:
+    """How many things one asking sentence asks for (at least one)."""
+    parts = [part.strip() for part in _ASK_SEPARATOR.split(sentence) if part and part.strip()]
+    lead = 0 if parts and _BARE_ADVERB.fullmatch(parts[0]) else 1  # "Also, check …" is one ask
+    return max(1, lead + sum(1 for part in parts[1:] if _ANOTHER_ASK.match(part)))
+
+
 def _sentences(lines: Sequence[str]) -> Iterable[Sentence]:
     """Split into sentences; items of a list introduced by a request are requests themselves."""
     list_asks = False
@@ -241,8 +288,8 @@ def _sentences(lines: Sequence[str]) -> Iterable[Sentence]:
             if part.endswith(":") and _REQUEST.search(part) and not is_item:
                 list_asks = True  # "Please provide the information below:" — the items are the asks
                 continue
-            asks = (is_item and list_asks) or bool(_REQUEST.search(part))
-            yield Sentence(part, asks and not _COURTESY.search(part))
+            asks = ((is_item and list_asks) or bool(_REQUEST.search(part))) and not _COURTESY.search(part)
+            yield Sentence(part, asks, _asks_in(part) if asks else 0)
 
 
 # --- the rules -------------------------------------------------------------------------------
@@ -364,12 +411,13 @@ def asks_known_fact(draft: Draft, facts: Facts) -> list[Finding]:
 def too_many_requests(draft: Draft, facts: Facts) -> list[Finding]:
     """S8: the customer should not get a second job: at most a few questions or tasks per reply."""
     asks = [s for s in draft.sentences if s.is_request]
-    if len(asks) <= facts.max_requests:
+    count = sum(s.request_count for s in asks)
+    if count <= facts.max_requests:
         return []
     return [
         Finding(
             "too_many_requests",
-            f"This reply asks the customer for {len(asks)} things (at most {facts.max_requests}). "
+            f"This reply asks the customer for {count} things (at most {facts.max_requests}). "
             "Keep what helps with their problem and do the rest yourself.",
             " / ".join(s.text for s in asks)[:500],
         )

@@ -49,6 +49,10 @@ class Promise(models.Model):
     )
     # How it was settled, in words: "callback logged at 10:12", "due time passed", the withdrawal message.
     settlement_note = models.CharField(max_length=500, blank=True)
+    # A withdrawal is only said to the customer: the message that said it.
+    settlement_message = models.ForeignKey(
+        "support.Message", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering = ["due_at", "id"]

@@ -3,14 +3,20 @@
 from regard.policies.services.promises import (
     promise_break_if_due,
     promise_due_from_working_days,
+    promise_keep,
+    promise_keep_by_call,
     promise_record,
+    promise_withdraw,
 )
 from regard.policies.services.remedies import remedy_grant, remedy_policy_create, remedy_policy_revise
 
 __all__ = [
     "promise_break_if_due",
     "promise_due_from_working_days",
+    "promise_keep",
+    "promise_keep_by_call",
     "promise_record",
+    "promise_withdraw",
     "remedy_grant",
     "remedy_policy_create",
     "remedy_policy_revise",
