@@ -5,4 +5,6 @@ from regard.insights import views
 app_name = "insights"
 urlpatterns = [
     path("customers/<int:customer_id>/mirror", views.mirror_page, name="mirror"),
+    path("recovery/", views.recovery_page, name="recovery"),
+    path("recovery/<int:item_id>", views.recovery_act, name="recovery_act"),
 ]

@@ -5,15 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.dateparse import parse_date, parse_datetime
+from django.views.decorators.http import require_POST
 
 from regard.customers.models import Customer
 from regard.customers.panels import Panel
-from regard.errors import InvalidInput
+from regard.errors import InvalidInput, RegardError
+from regard.insights.models import RecoveryItem
+from regard.insights.selectors import recovery as recovery_selectors
 from regard.insights.selectors.mirror import Contacts, customer_mirror
+from regard.insights.services import recovery as recovery_services
 from regard.privacy import access
 from regard.privacy.access import AnyUser
 from regard.privacy.roles import Capability
@@ -137,3 +142,43 @@ def mirror_sidebar_panel(actor: AnyUser, conversation: Conversation, group: list
         return None
     href = reverse("insights:mirror", args=[conversation.customer_id])
     return Panel("mirror", "Mirror", "insights/mirror_panel.html", {"href": href})
+
+
+# --- the recovery worklist (S24) -------------------------------------------------------------
+
+
+@requires(Capability.RECOVERY_WORK)
+def recovery_page(request: HttpRequest) -> HttpResponse:
+    state = request.GET.get("state", "active")
+    rows = recovery_selectors.recovery_worklist(actor=request.user, state=state, via="web")
+    return render(
+        request,
+        "insights/recovery.html",
+        {
+            "rows": rows,
+            "state": state,
+            "states": recovery_selectors.STATES,
+            "actions": RecoveryItem.Action.choices,
+        },
+    )
+
+
+@require_POST
+@requires(Capability.RECOVERY_WORK)
+def recovery_act(request: HttpRequest, item_id: int) -> HttpResponse:
+    item = recovery_selectors.recovery_item_get(actor=request.user, item_id=item_id)
+    try:
+        if request.POST.get("do") == "claim":
+            recovery_services.recovery_claim(actor=request.user, item=item)
+            messages.success(request, f"You took up {item.customer.display_name}: {item.reason}")
+        else:
+            recovery_services.recovery_close(
+                actor=request.user,
+                item=item,
+                action=request.POST.get("action", ""),
+                note=request.POST.get("note", ""),
+            )
+            messages.success(request, f"Closed: {item.customer.display_name}, {item.reason}")
+    except RegardError as error:
+        messages.error(request, error.message)
+    return redirect("insights:recovery")

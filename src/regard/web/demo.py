@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from regard.insights.demo_mirror import mirror_demo_ensure
+from regard.insights.demo_recovery import recovery_demo_ensure
 from regard.policies.demo import promises_demo_ensure, remedies_demo_ensure
 from regard.support.demo import support_demo_ensure
 
@@ -17,6 +18,7 @@ DEMO_STORIES: list[Callable[[], list[str]]] = [
     remedies_demo_ensure,  # C5: the earphones policy beside Mr Dent's complaint (S10)
     promises_demo_ensure,  # C5: a callback due tomorrow and a broken promise (S22)
     mirror_demo_ensure,  # C6: the customer the company over-contacted and let wait (S23)
+    recovery_demo_ensure,  # C6: the bad experiences above, on the recovery worklist (S24); last, it reads them
 ]
 
 
