@@ -213,7 +213,9 @@ def test_the_scan_comes_back_on_its_own_with_one_chain_at_a_time() -> None:
     assert DBTaskResult.objects.filter(task_path=path, status="READY").count() == 1
     DBTaskResult.objects.filter(task_path=path).delete()
     customer = _person()
-    support_services.conversation_open(customer=customer, channel="email", subject="x", kind="complaint", via="email")
+    support_services.conversation_open(
+        customer=customer, channel="email", subject="x", kind="complaint", via="email"
+    )
     assert recovery_scan_task.call() == 1
     assert recovery_scan_task.call() == 0
     assert DBTaskResult.objects.filter(task_path=path, status="READY").count() == 1

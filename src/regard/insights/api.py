@@ -10,6 +10,7 @@ from ninja import Query, Router, Schema
 
 from regard.api.auth import ApiRequest, requires
 from regard.insights.models import RecoveryItem
+from regard.insights.selectors import dashboard as dashboard_selectors
 from regard.insights.selectors import recovery as recovery_selectors
 from regard.insights.selectors.mirror import customer_mirror
 from regard.insights.services import recovery as recovery_services
@@ -116,3 +117,26 @@ def recovery_close(request: ApiRequest, item_id: int, payload: RecoveryCloseIn) 
         actor=request.auth, item=item, action=payload.action, note=payload.note
     )
     return _recovery_out(closed)
+
+
+# --- the service dashboard (aggregates only) --------------------------------------------------
+
+
+class DashboardQuery(Schema):
+    since: datetime | None = None
+    until: datetime | None = None
+    channel: str = ""
+    team: str = ""
+
+
+@dashboard_router.get(
+    "",
+    auth=requires(Capability.DASHBOARD_READ),
+    response=dict[str, Any],
+    summary="Service measures by channel, team and week; campaign, contact-pressure and retention figures",
+)
+def dashboard(request: ApiRequest, query: Query[DashboardQuery]) -> dict[str, Any]:
+    filters = dashboard_selectors.dashboard_filters(
+        since=query.since, until=query.until, channel=query.channel, team=query.team
+    )
+    return dashboard_selectors.service_dashboard(actor=request.auth, filters=filters)

@@ -4,25 +4,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
+from typing import Any
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_POST
 
 from regard.customers.models import Customer
 from regard.customers.panels import Panel
 from regard.errors import InvalidInput, RegardError
 from regard.insights.models import RecoveryItem
+from regard.insights.selectors import dashboard as dashboard_selectors
 from regard.insights.selectors import recovery as recovery_selectors
 from regard.insights.selectors.mirror import Contacts, customer_mirror
 from regard.insights.services import recovery as recovery_services
 from regard.privacy import access
 from regard.privacy.access import AnyUser
 from regard.privacy.roles import Capability
-from regard.support.models import Conversation
+from regard.support.models import Conversation, Team
 from regard.web.access import requires
 
 # Colours of the chart's channels, in the order they first appear (the stylesheet's palette).
@@ -182,3 +186,68 @@ def recovery_act(request: HttpRequest, item_id: int) -> HttpResponse:
     except RegardError as error:
         messages.error(request, error.message)
     return redirect("insights:recovery")
+
+
+# --- the service dashboard (aggregates only: analysts too) ----------------------------------
+
+DASHBOARD_TABLES = ("channels", "teams", "weeks", "campaigns", "pressure", "retention")
+
+
+def bar_chart(rows: list[dict[str, Any]], *, label: str, value: str, unit: str = "") -> SafeString:
+    """A small horizontal bar chart as SVG, drawn on the server (no script, no CDN)."""
+    shown = [r for r in rows if r.get(value) is not None]
+    if not shown:
+        return SafeString("")
+    top = max(float(r[value]) for r in shown) or 1.0
+    height = 22 * len(shown) + 8
+    parts = [f'<svg class="chart" role="img" viewBox="0 0 420 {height}" width="420" height="{height}">']
+    for index, row in enumerate(shown):
+        y = 4 + 22 * index
+        width = 250 * float(row[value]) / top
+        parts.append(
+            f'<text x="0" y="{y + 14}" font-size="12">{escape(str(row[label]))[:22]}</text>'
+            f'<rect x="130" y="{y}" width="{width:.1f}" height="16" fill="#2f6f5e"><title>{escape(str(row[value]))} {unit}</title></rect>'
+            f'<text x="{134 + width:.1f}" y="{y + 13}" font-size="11">{escape(str(row[value]))}{unit}</text>'
+        )
+    parts.append("</svg>")
+    return mark_safe("".join(parts))  # nosec B308 B703 # every text in it went through escape()
+
+
+@requires(Capability.DASHBOARD_READ)
+def dashboard_page(request: HttpRequest) -> HttpResponse:
+    filters = dashboard_selectors.dashboard_filters(
+        since=_moment(request, "since"),
+        until=_moment(request, "until"),
+        channel=request.GET.get("channel", ""),
+        team=request.GET.get("team", ""),
+    )
+    data = dashboard_selectors.service_dashboard(actor=request.user, filters=filters)
+    table = request.GET.get("table", "")
+    if request.GET.get("format") == "csv":
+        if table not in DASHBOARD_TABLES:
+            raise InvalidInput(f"table: one of {', '.join(DASHBOARD_TABLES)}.", field="table")
+        rows = {
+            "pressure": data["pressure"]["distribution"],
+            "retention": data["retention"]["cohorts"],
+        }.get(table, data.get(table, []))
+        response = HttpResponse(dashboard_selectors.rows_as_csv(rows), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="regard-{table}.csv"'
+        return response
+    charts = {
+        "channels": bar_chart(data["channels"], label="label", value="first_response_p50", unit=" min"),
+        "teams": bar_chart(data["teams"], label="label", value="first_response_p50", unit=" min"),
+        "weeks": bar_chart(data["weeks"], label="label", value="conversations"),
+        "pressure": bar_chart(data["pressure"]["distribution"], label="messages", value="customers"),
+    }
+    return render(
+        request,
+        "insights/dashboard.html",
+        {
+            "data": data,
+            "charts": charts,
+            "filters": filters,
+            "teams": Team.objects.order_by("name"),
+            "channels": Conversation.Channel.values,
+            "query": request.GET.urlencode(),
+        },
+    )
