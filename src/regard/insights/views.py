@@ -200,7 +200,7 @@ def bar_chart(rows: list[dict[str, Any]], *, label: str, value: str, unit: str =
         return SafeString("")
     top = max(float(r[value]) for r in shown) or 1.0
     height = 22 * len(shown) + 8
-    parts = [f'<svg class="chart" role="img" viewBox="0 0 420 {height}" width="420" height="{height}">']
+    parts = [f'<svg class="chart" role="img" viewBox="0 0 480 {height}" width="480" height="{height}">']
     for index, row in enumerate(shown):
         y = 4 + 22 * index
         width = 250 * float(row[value]) / top

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from regard.insights.demo_dashboard import dashboard_demo_ensure
 from regard.insights.demo_mirror import mirror_demo_ensure
 from regard.insights.demo_recovery import recovery_demo_ensure
 from regard.policies.demo import promises_demo_ensure, remedies_demo_ensure
@@ -18,6 +19,7 @@ DEMO_STORIES: list[Callable[[], list[str]]] = [
     remedies_demo_ensure,  # C5: the earphones policy beside Mr Dent's complaint (S10)
     promises_demo_ensure,  # C5: a callback due tomorrow and a broken promise (S22)
     mirror_demo_ensure,  # C6: the customer the company over-contacted and let wait (S23)
+    dashboard_demo_ensure,  # C6: a hundred days of service history, one team slower than the other (S21)
     recovery_demo_ensure,  # C6: the bad experiences above, on the recovery worklist (S24); last, it reads them
 ]
 
