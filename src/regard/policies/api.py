@@ -13,3 +13,6 @@ order_policies_router = Router(tags=["policies"])
 policies_router = Router(tags=["policies"])
 promises_router = Router(tags=["policies"])
 exceptions_router = Router(tags=["policies"])
+
+# The promise routes live beside their schemas (registered on promises_router on import).
+from regard.policies import promise_api  # noqa: E402,F401
