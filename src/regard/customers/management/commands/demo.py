@@ -28,3 +28,7 @@ class Command(BaseCommand):
 
         for line in support_demo_ensure():
             self.stdout.write(line)
+        from regard.policies.demo_promises import promises_demo_ensure
+
+        for line in promises_demo_ensure():
+            self.stdout.write(line)
