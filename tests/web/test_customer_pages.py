@@ -23,8 +23,8 @@ pytestmark = pytest.mark.django_db
 # with their products, merges, one per level of the merge group, timeline, consent history
 # and messages across the merge group (one each; the consent in force is derived from the
 # history), the savepoints around the audit write, and the agent's unread notifications in
-# the navigation.
-CUSTOMER_360_QUERIES = 17
+# the navigation; then one per registered panel (open promises).
+CUSTOMER_360_QUERIES = 18
 
 
 def customer_page_urls(customer_id: int) -> list[str]:
