@@ -19,10 +19,14 @@ def test_works_alone_and_twice_changes_nothing() -> None:
     lines = promises_demo_ensure(now=NOW)
     assert len(lines) == 2
     open_one = Promise.objects.get(state="open")
-    assert open_one.kind == "callback" and open_one.due_at == NOW + timedelta(days=1)
+    assert open_one.kind == "callback"
+    assert open_one.due_at == NOW + timedelta(days=1)
     broken = Promise.objects.get(state="broken")
-    assert broken.kind == "shipment" and broken.due_at < NOW
+    assert broken.kind == "shipment"
+    assert broken.due_at < NOW
     assert Conversation.objects.get().subject == "No sound from my earphones"
-    assert [b.promise_id for b in selectors.promises_broken_since(since=NOW - timedelta(days=30))] == [broken.pk]
+    assert [b.promise_id for b in selectors.promises_broken_since(since=NOW - timedelta(days=30))] == [
+        broken.pk
+    ]
     assert promises_demo_ensure(now=NOW) == []
     assert Promise.objects.count() == 2

@@ -24,7 +24,9 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def conversation() -> Conversation:
     team = Team.objects.create(name="Care", slug="care", time_zone="Europe/Berlin", country="DE")
-    customer = make_customer(identifiers=[("email", "mika@example.org")], preferred_name="Mika", formality="informal")
+    customer = make_customer(
+        identifiers=[("email", "mika@example.org")], preferred_name="Mika", formality="informal"
+    )
     return support_services.conversation_open(
         customer=customer, channel="email", kind="complaint", team=team, subject="No sound", via="test"
     )
@@ -38,7 +40,9 @@ def _due(days: int = 2) -> str:
     return (timezone.now() + timedelta(days=days)).isoformat()
 
 
-def test_role_matrix_on_every_endpoint(api_for: Any, anonymous_api: ApiClient, conversation: Conversation) -> None:
+def test_role_matrix_on_every_endpoint(
+    api_for: Any, anonymous_api: ApiClient, conversation: Conversation
+) -> None:
     body = {"customer_id": conversation.customer_id, "kind": "callback", "what": "Call", "due_at": _due()}
     analyst = api_for(Role.ANALYST)
     for client, status in ((anonymous_api, 401), (analyst, 403)):
@@ -60,7 +64,9 @@ def test_create_list_filter_get_keep(make_user: Any, conversation: Conversation)
     )  # fmt: skip
     assert created.status_code == 201, created.content
     promise = created.json()
-    assert promise["owner"] == agent.username and promise["team"] == "care" and promise["state"] == "open"
+    assert promise["owner"] == agent.username
+    assert promise["team"] == "care"
+    assert promise["state"] == "open"
     assert [p["id"] for p in api.get("promises", state="open").json()] == [promise["id"]]
     assert api.get("promises", state="kept").json() == []
     assert api.get("promises", customer_id=conversation.customer_id).json()[0]["id"] == promise["id"]
@@ -68,11 +74,15 @@ def test_create_list_filter_get_keep(make_user: Any, conversation: Conversation)
     assert len(api.get("promises", due_after=_due(1)).json()) == 1
     assert api.get("promises", owner="somebody-else").json() == []
     assert api.get(f"promises/{promise['id']}").json()["what"] == "Call back about the earphones"
-    assert AuditEntry.objects.filter(action="read", object_type="promise", customer_id=conversation.customer_id).exists()
+    assert AuditEntry.objects.filter(
+        action="read", object_type="promise", customer_id=conversation.customer_id
+    ).exists()
     kept = api.post(f"promises/{promise['id']}/kept", {"note": "Called"})
-    assert kept.status_code == 200 and kept.json()["state"] == "kept"
+    assert kept.status_code == 200
+    assert kept.json()["state"] == "kept"
     again = api.post(f"promises/{promise['id']}/kept", {})
-    assert again.status_code == 409 and again.json()["field"] == "state"
+    assert again.status_code == 409
+    assert again.json()["field"] == "state"
     # Someone outside the team sees nothing of it.
     assert _api(make_user(Role.AGENT)).get(f"promises/{promise['id']}").status_code == 404
 
@@ -89,7 +99,12 @@ def test_create_list_filter_get_keep(make_user: Any, conversation: Conversation)
 def test_bad_input_is_4xx_naming_the_field_and_writes_nothing(
     agent_api: ApiClient, conversation: Conversation, change: dict[str, Any], field: str
 ) -> None:
-    body: dict[str, Any] = {"customer_id": conversation.customer_id, "kind": "callback", "what": "Call", "due_at": _due()}
+    body: dict[str, Any] = {
+        "customer_id": conversation.customer_id,
+        "kind": "callback",
+        "what": "Call",
+        "due_at": _due(),
+    }
     if change.get("conversation_id") == "other":
         other = make_customer()
         change = {"customer_id": other.pk, "conversation_id": conversation.pk}
@@ -109,10 +124,14 @@ def test_withdraw_over_the_api_sends_the_message(make_user: Any, conversation: C
          "what": "Replacement ships", "due_at": _due()},
     ).json()  # fmt: skip
     missing = api.post(f"promises/{promise['id']}/withdraw", {"message": ""})
-    assert missing.status_code == 422 and missing.json()["field"] == "message"
+    assert missing.status_code == 422
+    assert missing.json()["field"] == "message"
     done = api.post(
         f"promises/{promise['id']}/withdraw",
-        {"message": "Hi Mika,\n\nI am sorry, the replacement is out of stock; I cannot ship it after all.", "override": True},
+        {
+            "message": "Hi Mika,\n\nI am sorry, the replacement is out of stock; I cannot ship it after all.",
+            "override": True,
+        },
     )
     assert done.status_code == 200, done.content
     assert done.json()["state"] == "withdrawn"
@@ -126,7 +145,9 @@ def _login(make_user: Any, *roles: Role) -> tuple[Client, Any]:
     return client, user
 
 
-@pytest.mark.parametrize("url", ["/policies/promises/", "/policies/promises/team/", "/policies/promises/overdue/"])
+@pytest.mark.parametrize(
+    "url", ["/policies/promises/", "/policies/promises/team/", "/policies/promises/overdue/"]
+)
 def test_pages_role_matrix(make_user: Any, url: str) -> None:
     assert Client().get(url).status_code == 302  # to the sign-in page
     analyst, _ = _login(make_user, Role.ANALYST)
@@ -154,7 +175,8 @@ def test_the_reply_check_offers_to_record_a_promise_and_sending_without_is_an_ov
     page = client.post(f"/support/c/{conversation.pk}/reply", {"body": draft})
     assert page.status_code == 409
     html = page.content.decode()
-    assert 'data-code="promise_unrecorded"' in html and "Record this promise" in html
+    assert 'data-code="promise_unrecorded"' in html
+    assert "Record this promise" in html
     # One click records it (htmx), prefilled with what was read; the sidebar shows it open.
     finding = support_services.reply_findings(draft=draft, conversation=conversation)[0]
     recorded = client.post(
@@ -170,10 +192,13 @@ def test_the_reply_check_offers_to_record_a_promise_and_sending_without_is_an_ov
     # Recorded: the same draft no longer has the finding.
     assert support_services.reply_findings(draft=draft, conversation=conversation) == []
     detail = client.get(f"/support/c/{conversation.pk}/").content.decode()
-    assert 'data-testid="open-promises"' in detail and "call you back tomorrow" in detail
+    assert 'data-testid="open-promises"' in detail
+    assert "call you back tomorrow" in detail
 
 
-def test_sending_a_promise_without_recording_is_recorded_as_an_override(make_user: Any, conversation: Conversation) -> None:
+def test_sending_a_promise_without_recording_is_recorded_as_an_override(
+    make_user: Any, conversation: Conversation
+) -> None:
     agent = make_user(Role.AGENT)
     message = support_services.reply_send(
         actor=agent, conversation=conversation, body_text="Hi Mika,\n\nYour replacement ships within 3 days.",
@@ -195,4 +220,5 @@ def test_customer_360_shows_open_promises(make_user: Any, conversation: Conversa
     page = client.get(f"/customers/{conversation.customer_id}/").content.decode()
     assert "Call about sound" in page
     kept = client.post(f"/policies/promises/{Promise.objects.get().pk}/keep/", headers={"HX-Request": "true"})
-    assert kept.status_code == 200 and "None open." in kept.content.decode()
+    assert kept.status_code == 200
+    assert "None open." in kept.content.decode()

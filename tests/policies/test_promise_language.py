@@ -20,7 +20,11 @@ CALENDAR = WorkingCalendar.from_business_hours(
 
 def read(text: str) -> list[tuple[str, str | None, int | None]]:
     return [
-        (p.kind, p.due_at.astimezone(CALENDAR.zone).strftime("%Y-%m-%d %H:%M") if p.due_at else None, p.due_working_days)
+        (
+            p.kind,
+            p.due_at.astimezone(CALENDAR.zone).strftime("%Y-%m-%d %H:%M") if p.due_at else None,
+            p.due_working_days,
+        )
         for p in read_promises(text, now=NOW, calendar=CALENDAR)
     ]
 
@@ -83,4 +87,5 @@ def test_two_promises_in_one_draft() -> None:
 def test_a_weekday_named_on_that_day_means_next_week() -> None:
     friday = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
     (promise,) = read_promises("I'll get back to you by Friday.", now=friday, calendar=CALENDAR)
-    assert promise.due_at is not None and promise.due_at.date().isoformat() == "2026-12-11"
+    assert promise.due_at is not None
+    assert promise.due_at.date().isoformat() == "2026-12-11"

@@ -47,7 +47,13 @@ def team(lead: User, agent: User) -> Team:
 def conversation(team: Team) -> Conversation:
     customer = make_customer(identifiers=[("email", "mika@example.org")])
     return support_services.conversation_open(
-        customer=customer, channel="email", kind="complaint", team=team, subject="No sound", via="test", now=THURSDAY
+        customer=customer,
+        channel="email",
+        kind="complaint",
+        team=team,
+        subject="No sound",
+        via="test",
+        now=THURSDAY,
     )
 
 
@@ -57,11 +63,18 @@ def record(conversation: Conversation, owner: User, **kw: Any) -> Promise:
     if "due_working_days" not in kw:
         kw.setdefault("due_at", THURSDAY + timedelta(days=1))
     return services.promise_record(
-        customer=conversation.customer, conversation=conversation, owner=owner, actor=owner, now=THURSDAY, **kw
+        customer=conversation.customer,
+        conversation=conversation,
+        owner=owner,
+        actor=owner,
+        now=THURSDAY,
+        **kw,
     )
 
 
-def test_recording_schedules_the_due_task_at_the_exact_moment(conversation: Conversation, agent: User) -> None:
+def test_recording_schedules_the_due_task_at_the_exact_moment(
+    conversation: Conversation, agent: User
+) -> None:
     promise = record(conversation, agent)
     (task,) = DBTaskResult.objects.all()
     assert task.run_after == promise.due_at
@@ -72,22 +85,25 @@ def test_a_promise_left_open_is_broken_at_its_due_moment_and_reaches_the_recover
     conversation: Conversation, agent: User, lead: User
 ) -> None:
     promise = record(conversation, agent)
-    assert services.promise_break_if_due(promise_id=promise.pk, now=promise.due_at - timedelta(seconds=1)) == (
-        "not due yet"
-    )
+    assert services.promise_break_if_due(
+        promise_id=promise.pk, now=promise.due_at - timedelta(seconds=1)
+    ) == ("not due yet")
     assert services.promise_break_if_due(promise_id=promise.pk, now=promise.due_at) == "broken"
     assert services.promise_break_if_due(promise_id=promise.pk, now=promise.due_at + timedelta(hours=1)) == (
         "already broken"
     )
     promise.refresh_from_db()
-    assert promise.state == "broken" and promise.settled_at == promise.due_at
+    assert promise.state == "broken"
+    assert promise.settled_at == promise.due_at
     broken = selectors.promises_broken_since(since=THURSDAY)
     assert [(b.promise_id, b.customer_id, b.broken_at) for b in broken] == [
         (promise.pk, conversation.customer_id, promise.due_at)
     ]
     # The next window does not see it again.
     assert selectors.promises_broken_since(since=promise.due_at + timedelta(seconds=1)) == []
-    assert set(Notification.objects.filter(kind="promise_broken").values_list("user__username", flat=True)) == {
+    assert set(
+        Notification.objects.filter(kind="promise_broken").values_list("user__username", flat=True)
+    ) == {
         "owner-agent",
         "lead",
     }
@@ -119,12 +135,16 @@ def test_the_worker_breaks_a_due_promise_once(make_user: Any) -> None:
 
 def test_kept_by_the_owner_and_then_no_other_transition(conversation: Conversation, agent: User) -> None:
     promise = record(conversation, agent)
-    services.promise_keep(promise=promise, actor=agent, note="Called at 11", now=THURSDAY + timedelta(hours=2))
+    services.promise_keep(
+        promise=promise, actor=agent, note="Called at 11", now=THURSDAY + timedelta(hours=2)
+    )
     promise.refresh_from_db()
-    assert promise.state == "kept" and promise.settled_by == agent
+    assert promise.state == "kept"
+    assert promise.settled_by == agent
     with pytest.raises(Conflict) as error:
         services.promise_keep(promise=promise, actor=agent, now=THURSDAY + timedelta(hours=3))
-    assert error.value.http_status == 409 and "already kept" in error.value.message
+    assert error.value.http_status == 409
+    assert "already kept" in error.value.message
     with pytest.raises(Conflict):
         services.promise_withdraw(promise=promise, actor=agent, message_text="Sorry", now=THURSDAY)
     assert services.promise_break_if_due(promise_id=promise.pk, now=promise.due_at) == "already kept"
@@ -156,13 +176,18 @@ def test_a_callback_is_kept_when_a_call_is_logged_before_the_due_time(
             now=THURSDAY + timedelta(hours=3),
         )  # fmt: skip
     promise.refresh_from_db()
-    assert promise.state == "kept" and "Callback logged" in promise.settlement_note
+    assert promise.state == "kept"
+    assert "Callback logged" in promise.settlement_note
 
 
 def test_the_due_moment_finds_a_call_the_hook_missed(conversation: Conversation, agent: User) -> None:
     promise = record(conversation, agent)
     support_services.call_log(
-        actor=agent, customer=conversation.customer, notes="Called", direction="out", now=THURSDAY + timedelta(hours=3)
+        actor=agent,
+        customer=conversation.customer,
+        notes="Called",
+        direction="out",
+        now=THURSDAY + timedelta(hours=3),
     )  # on_commit hooks do not run in this test: only the due-moment check sees the call
     assert services.promise_break_if_due(promise_id=promise.pk, now=promise.due_at) == "kept"
     assert selectors.promises_broken_since(since=THURSDAY) == []
@@ -173,12 +198,14 @@ def test_withdrawn_only_with_the_message_to_the_customer(conversation: Conversat
     with pytest.raises(InvalidInput) as error:
         services.promise_withdraw(promise=promise, actor=agent, message_text="  ", now=THURSDAY)
     assert error.value.field == "message"
-    assert Promise.objects.get().state == "open" and not Message.objects.filter(direction="out").exists()
+    assert Promise.objects.get().state == "open"
+    assert not Message.objects.filter(direction="out").exists()
     text = "Hi,\n\nI am sorry: the replacement cannot ship this week after all, the model is out of stock."
     services.promise_withdraw(promise=promise, actor=agent, message_text=text, override=True, now=THURSDAY)
     promise.refresh_from_db()
     message = Message.objects.get(direction="out")
-    assert promise.state == "withdrawn" and promise.settlement_message == message
+    assert promise.state == "withdrawn"
+    assert promise.settlement_message == message
     assert message.outbox_message is not None  # through the outbox, so the gate sees it
     assert TimelineEvent.objects.filter(kind="promise.withdrawn").count() == 1
 
@@ -213,15 +240,26 @@ def test_within_working_days_skips_a_weekend_and_a_holiday(conversation: Convers
 def test_bad_input_names_the_field_and_writes_nothing(
     conversation: Conversation, agent: User, change: dict[str, Any], field: str
 ) -> None:
-    kw: dict[str, Any] = {"kind": "callback", "what": "Call", "due_at": THURSDAY + timedelta(days=1), **change}
+    kw: dict[str, Any] = {
+        "kind": "callback",
+        "what": "Call",
+        "due_at": THURSDAY + timedelta(days=1),
+        **change,
+    }
     if kw.get("due_at") is None:
         kw.pop("due_at")
     with pytest.raises(InvalidInput) as error:
         services.promise_record(
-            customer=conversation.customer, conversation=conversation, owner=agent, actor=agent, now=THURSDAY, **kw
+            customer=conversation.customer,
+            conversation=conversation,
+            owner=agent,
+            actor=agent,
+            now=THURSDAY,
+            **kw,
         )
     assert error.value.field == field
-    assert not Promise.objects.exists() and not DBTaskResult.objects.exists()
+    assert not Promise.objects.exists()
+    assert not DBTaskResult.objects.exists()
 
 
 def test_a_conversation_of_another_customer_is_refused(conversation: Conversation, agent: User) -> None:
@@ -231,7 +269,8 @@ def test_a_conversation_of_another_customer_is_refused(conversation: Conversatio
             customer=other, conversation=conversation, kind="callback", what="Call", owner=agent, actor=agent,
             due_at=THURSDAY + timedelta(days=1), now=THURSDAY,
         )  # fmt: skip
-    assert error.value.field == "conversation" and not Promise.objects.exists()
+    assert error.value.field == "conversation"
+    assert not Promise.objects.exists()
 
 
 def test_merge_and_undo_move_promises(conversation: Conversation, agent: User) -> None:

@@ -45,7 +45,9 @@ def _conversation(now: datetime) -> Conversation:
             preferred_name="Mika",
         )
     conversation = (
-        Conversation.objects.filter(customer=customer, channel=Conversation.Channel.EMAIL).order_by("id").first()
+        Conversation.objects.filter(customer=customer, channel=Conversation.Channel.EMAIL)
+        .order_by("id")
+        .first()
     )
     if conversation is None:
         conversation = support_services.conversation_open(

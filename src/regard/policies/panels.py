@@ -36,9 +36,13 @@ def _panel(actor: User | AnonymousUser, group: list[int], conversation: Conversa
     )
 
 
-def promises_sidebar_panel(actor: User | AnonymousUser, conversation: Conversation, group: list[int]) -> Panel | None:
+def promises_sidebar_panel(
+    actor: User | AnonymousUser, conversation: Conversation, group: list[int]
+) -> Panel | None:
     return _panel(actor, group, conversation)
 
 
-def promises_customer_panel(actor: User | AnonymousUser, customer: Customer, group: list[int]) -> Panel | None:
+def promises_customer_panel(
+    actor: User | AnonymousUser, customer: Customer, group: list[int]
+) -> Panel | None:
     return _panel(actor, group, None)

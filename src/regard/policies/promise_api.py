@@ -68,7 +68,9 @@ class PromiseQuery(Schema):
     offset: int = 0
 
 
-@promises_router.get("", auth=requires(Capability.PROMISE_WRITE), response=list[PromiseOut], summary="List promises")
+@promises_router.get(
+    "", auth=requires(Capability.PROMISE_WRITE), response=list[PromiseOut], summary="List promises"
+)
 def list_promises(request: ApiRequest, query: Query[PromiseQuery]) -> list[PromiseOut]:
     rows = selectors.promise_list(actor=request.auth, via="api", **query.model_dump())
     return rows  # type: ignore[return-value]  # ninja reads the models through PromiseOut
@@ -85,7 +87,9 @@ def create_promise(request: ApiRequest, payload: PromiseIn) -> Status[PromiseOut
     if payload.conversation_id is not None:
         conversation = Conversation.objects.select_related("team").filter(pk=payload.conversation_id).first()
         if conversation is None:
-            raise InvalidInput(f"conversation: no conversation {payload.conversation_id}.", field="conversation")
+            raise InvalidInput(
+                f"conversation: no conversation {payload.conversation_id}.", field="conversation"
+            )
     owner = request.auth
     if payload.owner:
         owner = User.objects.filter(username=payload.owner, is_active=True).first()

@@ -157,12 +157,27 @@ def _explicit_date(sentence: str, today: date) -> tuple[date, str] | None:
     if m := _ISO_DATE.search(sentence):
         found = (int(m.group(3)), int(m.group(2)), int(m.group(1)), m.group(0))
     elif m := _DAY_MONTH.search(sentence):
-        found = (int(m.group(1)), _MONTHS[m.group(2).casefold()], int(m.group(3)) if m.group(3) else None, m.group(0))
+        found = (
+            int(m.group(1)),
+            _MONTHS[m.group(2).casefold()],
+            int(m.group(3)) if m.group(3) else None,
+            m.group(0),
+        )
     elif m := _MONTH_DAY.search(sentence):
-        found = (int(m.group(2)), _MONTHS[m.group(1).casefold()], int(m.group(3)) if m.group(3) else None, m.group(0))
+        found = (
+            int(m.group(2)),
+            _MONTHS[m.group(1).casefold()],
+            int(m.group(3)) if m.group(3) else None,
+            m.group(0),
+        )
     elif m := _DOTTED_DATE.search(sentence):
         year = m.group(3)
-        found = (int(m.group(1)), int(m.group(2)), (2000 + int(year) if len(year) == 2 else int(year)) if year else None, m.group(0))
+        found = (
+            int(m.group(1)),
+            int(m.group(2)),
+            (2000 + int(year) if len(year) == 2 else int(year)) if year else None,
+            m.group(0),
+        )
     if found is None:
         return None
     day_number, month, year, text = found
@@ -175,7 +190,9 @@ def _explicit_date(sentence: str, today: date) -> tuple[date, str] | None:
     return day, text
 
 
-def read_due(sentence: str, *, now: datetime, calendar: WorkingCalendar) -> tuple[datetime | None, int | None, str] | None:
+def read_due(
+    sentence: str, *, now: datetime, calendar: WorkingCalendar
+) -> tuple[datetime | None, int | None, str] | None:
     """The due time a sentence names: (moment, working days, words), or None when it names none."""
     today = now.astimezone(calendar.zone).date()
     if m := _WITHIN_WORKING.search(sentence):
@@ -196,7 +213,9 @@ def read_due(sentence: str, *, now: datetime, calendar: WorkingCalendar) -> tupl
     if m := _NEXT_WEEK.search(sentence):
         return _close_of(today + timedelta(days=7 - today.weekday() + 4), calendar), None, m.group(0)
     if m := _ON_WEEKDAY.search(sentence):
-        ahead = (_WEEKDAYS[m.group(1).casefold()] - today.weekday()) % 7 or 7  # "by Friday" said on a Friday: next week
+        ahead = (
+            _WEEKDAYS[m.group(1).casefold()] - today.weekday()
+        ) % 7 or 7  # "by Friday" said on a Friday: next week
         return _close_of(today + timedelta(days=ahead), calendar), None, m.group(0)
     if m := _TODAY.search(sentence):
         return _close_of(today, calendar), None, m.group(0)

@@ -69,8 +69,16 @@ def _list_page(request: HttpRequest, which: str) -> HttpResponse:
         error = None
     except InvalidInput as invalid:
         promises, error = [], invalid
-    context = {"promises": promises, "which": which, "title": LISTS[which], "lists": LISTS, "state": state,
-               "states": Promise.State.values, "error": error, "now": timezone.now()}
+    context = {
+        "promises": promises,
+        "which": which,
+        "title": LISTS[which],
+        "lists": LISTS,
+        "state": state,
+        "states": Promise.State.values,
+        "error": error,
+        "now": timezone.now(),
+    }
     return render(request, "policies/promises/list.html", context, status=422 if error else 200)
 
 
@@ -94,7 +102,9 @@ def _panel_html(request: HttpRequest, conversation: Conversation) -> str:
 
     from regard.customers.selectors import customer_group_ids
 
-    panel = panels.promises_sidebar_panel(request.user, conversation, customer_group_ids(conversation.customer))
+    panel = panels.promises_sidebar_panel(
+        request.user, conversation, customer_group_ids(conversation.customer)
+    )
     if panel is None:
         return ""
     return render_to_string(panel.template, {"panel": panel, "oob": True}, request=request)
@@ -105,10 +115,14 @@ def _panel_html(request: HttpRequest, conversation: Conversation) -> str:
 def promise_record(request: HttpRequest) -> HttpResponse:
     """Record a promise on a conversation, e.g. one the reply check read in a draft (htmx)."""
     conversation_id = _int(request.POST.get("conversation", ""), "conversation")
-    values = {k: request.POST.get(k, "") for k in ("kind", "what", "due_at", "due_working_days", "conversation")}
+    values = {
+        k: request.POST.get(k, "") for k in ("kind", "what", "due_at", "due_working_days", "conversation")
+    }
     try:
         if conversation_id is None:
-            raise InvalidInput("conversation: which conversation the promise was made in.", field="conversation")
+            raise InvalidInput(
+                "conversation: which conversation the promise was made in.", field="conversation"
+            )
         conversation = conversation_get(actor=request.user, conversation_id=conversation_id, via="web")
         working_days = _int(values["due_working_days"], "due_working_days")
         due_at = None if working_days else parse_due(values["due_at"], conversation=conversation)
@@ -127,7 +141,9 @@ def promise_record(request: HttpRequest) -> HttpResponse:
         )
     except RegardError as error:
         context = {"finding": {"data": values}, "error": error}
-        return render(request, "policies/promises/_record_from_finding.html", context, status=error.http_status)
+        return render(
+            request, "policies/promises/_record_from_finding.html", context, status=error.http_status
+        )
     if not request.htmx:  # type: ignore[attr-defined]
         return redirect("support:conversation", conversation_id=conversation.pk)
     context = {"promise": promise, "panel_html": _panel_html(request, conversation)}
@@ -148,9 +164,13 @@ def _back(request: HttpRequest, promise: Promise) -> HttpResponse:
 def promise_keep(request: HttpRequest, promise_id: int) -> HttpResponse:
     promise = selectors.promise_get(actor=request.user, promise_id=promise_id, via="web")
     try:
-        services.promise_keep(promise=promise, actor=request.user, note=request.POST.get("note", ""), via="web")
+        services.promise_keep(
+            promise=promise, actor=request.user, note=request.POST.get("note", ""), via="web"
+        )
     except RegardError as error:
-        return render(request, "web/error.html", {"error": error, "message": error.message}, status=error.http_status)
+        return render(
+            request, "web/error.html", {"error": error, "message": error.message}, status=error.http_status
+        )
     if request.htmx and promise.conversation_id:  # type: ignore[attr-defined]
         assert promise.conversation is not None
         return HttpResponse(_panel_html(request, promise.conversation))

@@ -260,8 +260,6 @@ def parse_draft(text: str) -> Draft:
     )
 
 
-
-
 def _asks_in(sentence: str) -> int:
     """How many things one asking sentence asks for (at least one)."""
     parts = [part.strip() for part in _ASK_SEPARATOR.split(sentence) if part and part.strip()]

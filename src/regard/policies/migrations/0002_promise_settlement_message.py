@@ -5,16 +5,21 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('policies', '0001_initial'),
-        ('support', '0006_alter_notification_kind'),
+        ("policies", "0001_initial"),
+        ("support", "0006_alter_notification_kind"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='promise',
-            name='settlement_message',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='support.message'),
+            model_name="promise",
+            name="settlement_message",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="support.message",
+            ),
         ),
     ]

@@ -143,7 +143,11 @@ def promise_get(*, actor: AnyUser, promise_id: int, via: str = "api") -> Promise
     if promise is None:
         raise NotFound(f"promise: no promise {promise_id} you may see.", field="promise")
     audit_record_reads(
-        actor=actor, customer_ids=[promise.customer_id], object_type="promise", via=via, detail={"id": promise.pk}
+        actor=actor,
+        customer_ids=[promise.customer_id],
+        object_type="promise",
+        via=via,
+        detail={"id": promise.pk},
     )
     return promise
 

@@ -133,10 +133,12 @@ def promise_record(
 
 def _may_settle(actor: Actor, promise: Promise) -> None:
     """The owner settles their promise; a manager (or admin) may settle anyone's."""
+    if actor is None:
+        raise PermissionDenied("owner: only the promise's owner or a manager may settle it.", field="owner")
     access.require(actor, Capability.PROMISE_WRITE)
     if access.has_capability(actor, Capability.PROMISE_READ_ALL):
         return
-    if actor is None or actor.pk != promise.owner_id:
+    if actor.pk != promise.owner_id:
         raise PermissionDenied("owner: only the promise's owner or a manager may settle it.", field="owner")
 
 
@@ -190,7 +192,11 @@ def _settle(
 
 
 def _locked(promise: Promise) -> Promise:
-    return Promise.objects.select_for_update(of=("self",)).select_related("conversation", "team").get(pk=promise.pk)
+    return (
+        Promise.objects.select_for_update(of=("self",))
+        .select_related("conversation", "team")
+        .get(pk=promise.pk)
+    )
 
 
 @transaction.atomic
@@ -301,7 +307,12 @@ def promise_withdraw(
             "conversation: this promise has no conversation to tell the customer in.", field="conversation"
         )
     message = reply_send(
-        actor=actor, conversation=promise.conversation, body_text=message_text, override=override, via=via, now=now
+        actor=actor,
+        conversation=promise.conversation,
+        body_text=message_text,
+        override=override,
+        via=via,
+        now=now,
     )
     return _settle(
         promise,

@@ -4,15 +4,21 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('support', '0005_saved_replies'),
+        ("support", "0005_saved_replies"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='notification',
-            name='kind',
-            field=models.CharField(choices=[('sla_warning', 'Sla Warning'), ('sla_breach', 'Sla Breach'), ('promise_broken', 'Promise Broken')], max_length=16),
+            model_name="notification",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("sla_warning", "Sla Warning"),
+                    ("sla_breach", "Sla Breach"),
+                    ("promise_broken", "Promise Broken"),
+                ],
+                max_length=16,
+            ),
         ),
     ]
