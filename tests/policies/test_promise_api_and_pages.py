@@ -222,3 +222,29 @@ def test_customer_360_shows_open_promises(make_user: Any, conversation: Conversa
     kept = client.post(f"/policies/promises/{Promise.objects.get().pk}/keep/", headers={"HX-Request": "true"})
     assert kept.status_code == 200
     assert "None open." in kept.content.decode()
+
+
+def test_withdrawing_on_the_page_sends_the_message_and_lists_show_it(
+    make_user: Any, conversation: Conversation
+) -> None:
+    client, agent = _login(make_user, Role.AGENT)
+    from regard.policies import services
+
+    promise = services.promise_record(
+        customer=conversation.customer, conversation=conversation, kind="shipment", what="Ships Friday",
+        owner=agent, actor=agent, due_at=timezone.now() + timedelta(days=1),
+    )  # fmt: skip
+    assert "Ships Friday" in client.get("/policies/promises/").content.decode()
+    assert "Ships Friday" not in client.get("/policies/promises/overdue/").content.decode()
+    url = f"/policies/promises/{promise.pk}/withdraw/"
+    assert client.get(url).status_code == 200
+    empty = client.post(url, {"message": ""})
+    assert empty.status_code == 422 and 'data-field="message"' in empty.content.decode()
+    sent = client.post(
+        url, {"message": "Hi Mika,\n\nI am sorry, it is out of stock and will not ship Friday."}
+    )
+    assert sent.status_code == 302
+    promise.refresh_from_db()
+    assert promise.state == "withdrawn" and promise.settlement_message is not None
+    assert "withdrawn" in client.get("/policies/promises/?state=withdrawn").content.decode()
+    assert client.post(url, {"message": "again"}).status_code == 409
