@@ -239,12 +239,14 @@ def test_withdrawing_on_the_page_sends_the_message_and_lists_show_it(
     url = f"/policies/promises/{promise.pk}/withdraw/"
     assert client.get(url).status_code == 200
     empty = client.post(url, {"message": ""})
-    assert empty.status_code == 422 and 'data-field="message"' in empty.content.decode()
+    assert empty.status_code == 422
+    assert 'data-field="message"' in empty.content.decode()
     sent = client.post(
         url, {"message": "Hi Mika,\n\nI am sorry, it is out of stock and will not ship Friday."}
     )
     assert sent.status_code == 302
     promise.refresh_from_db()
-    assert promise.state == "withdrawn" and promise.settlement_message is not None
+    assert promise.state == "withdrawn"
+    assert promise.settlement_message is not None
     assert "withdrawn" in client.get("/policies/promises/?state=withdrawn").content.decode()
     assert client.post(url, {"message": "again"}).status_code == 409
