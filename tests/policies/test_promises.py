@@ -299,3 +299,18 @@ def test_agents_see_their_own_and_their_teams_promises_managers_all(
     assert AuditEntry.objects.filter(action="read", object_type="promise").exists()
     with pytest.raises(PermissionDenied):
         selectors.promise_list(actor=make_user(Role.ANALYST))
+
+
+@pytest.mark.parametrize("how_many", [1, 6])
+def test_the_promises_panel_is_one_query_however_many_promises(
+    conversation: Conversation, agent: User, how_many: int, django_assert_num_queries: Any
+) -> None:
+    from regard.policies.panels import promises_sidebar_panel
+
+    for n in range(how_many):
+        record(conversation, agent, what=f"Call {n}", due_at=THURSDAY + timedelta(days=1, hours=n))
+    agent = User.objects.get(pk=agent.pk)  # roles not cached yet: the check is part of the count
+    with django_assert_num_queries(2):  # the role check, then the open promises with owner and conversation
+        panel = promises_sidebar_panel(agent, conversation, [conversation.customer_id])
+        assert panel is not None
+        assert [p.owner.username for p in panel.context["promises"]] == ["owner-agent"] * how_many
