@@ -1,8 +1,9 @@
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
@@ -38,7 +39,10 @@ def buyer(*, days_ago: int = 63, country: str = "GB", **profile: Any) -> tuple[C
 def order_of(
     customer: Customer, *, days_ago: int, sku: str = "EAR-100", name: str = "Aria wireless earphones"
 ) -> Order:
-    purchased: datetime = timezone.now() - timedelta(days=days_ago)
+    # Noon on the customer's own calendar, ``days_ago`` days before today: whatever the hour or DST.
+    zone = ZoneInfo(customer.time_zone or "UTC")
+    today = timezone.now().astimezone(zone).date()
+    purchased: datetime = datetime.combine(today - timedelta(days=days_ago), time(12), zone)
     return customer_services.order_record(
         actor=None,
         customer=customer,

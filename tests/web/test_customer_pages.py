@@ -23,8 +23,9 @@ pytestmark = pytest.mark.django_db
 # with their products, merges, one per level of the merge group, timeline, consent history
 # and messages across the merge group (one each; the consent in force is derived from the
 # history), the savepoints around the audit write, and the agent's unread notifications in
-# the navigation.
-CUSTOMER_360_QUERIES = 17
+# the navigation; then the registered panels: open promises (one), entitlements (orders with
+# their lines, the policies and their versions, the statutory rule of the customer's country).
+CUSTOMER_360_QUERIES = 21
 
 
 def customer_page_urls(customer_id: int) -> list[str]:

@@ -197,6 +197,8 @@ def mirror_demo_ensure(*, now: datetime | None = None) -> list[str]:
         actor=agent,
         conversation=complaint,
         body_text="Hi Maren, sorry for the double charge. We will call you back by Thursday noon.",
+        # The promise in it is recorded just below, as the agent did.
+        override=True,
         via="cli",
         now=answered,
     )

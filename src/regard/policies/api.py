@@ -247,3 +247,7 @@ def policy_revise(request: ApiRequest, policy_id: int, payload: PolicyRevisionIn
     services.remedy_policy_revise(actor=request.auth, policy=policy, **payload.dict())
     policy.refresh_from_db()
     return PolicyOut.of(policy)
+
+
+# The promise routes live beside their schemas (registered on promises_router on import).
+from regard.policies import promise_api  # noqa: E402,F401

@@ -10,14 +10,19 @@ class PoliciesConfig(AppConfig):
     def ready(self) -> None:
         from regard.customers.ownership import register_customer_owned
         from regard.customers.panels import register_customer_panel
-        from regard.policies import models, panels, remedy_rules
+        from regard.policies import hooks, models, promise_panels, remedy_panels, remedy_rules, reply_rules
+        from regard.support.hooks import register_conversation_event
         from regard.support.panels import register_reply_rule, register_sidebar_panel
 
         # Promises and remedies follow the person through a merge and back on undo (invariant 5).
         register_customer_owned(models.Promise)
         register_customer_owned(models.RemedyGrant)
-        # S10: what the customer is entitled to, beside the conversation and on Customer 360.
-        register_sidebar_panel("entitlement", panels.entitlement_beside_conversation)
-        register_customer_panel("entitlements", panels.entitlements_on_customer)
-        # S8: the reply check points out asking for what the policy makes unnecessary.
-        register_reply_rule("unneeded_by_policy", remedy_rules.unneeded_by_policy)
+        # What policies adds to the support desk and Customer 360, in one visible list.
+        register_sidebar_panel("entitlement", remedy_panels.entitlement_beside_conversation)  # S10
+        register_customer_panel("entitlements", remedy_panels.entitlements_on_customer)
+        register_sidebar_panel("promises", promise_panels.promises_sidebar_panel)  # S22
+        register_customer_panel("promises", promise_panels.promises_customer_panel)
+        register_reply_rule("promise_unrecorded", reply_rules.unrecorded_promise)
+        register_reply_rule("unneeded_by_policy", remedy_rules.unneeded_by_policy)  # S8
+        # A callback promise is kept when the call is logged.
+        register_conversation_event(hooks.keep_callbacks_on_call)

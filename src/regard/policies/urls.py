@@ -1,6 +1,6 @@
 from django.urls import path
 
-from regard.policies import views
+from regard.policies import promise_views, views
 
 app_name = "policies"
 urlpatterns = [
@@ -8,4 +8,5 @@ urlpatterns = [
     path("<int:policy_id>/", views.policy_detail, name="policy"),
     path("entitlement/<int:conversation_id>", views.entitlement_panel, name="entitlement_panel"),
     path("grant/<int:conversation_id>", views.grant, name="grant"),
+    *promise_views.urlpatterns,
 ]

@@ -11,7 +11,7 @@ from regard.customers.models import OrderLine
 from regard.customers.selectors import customer_group_ids
 from regard.errors import InvalidInput, NotFound, RegardError
 from regard.inputs import whole_number
-from regard.policies import panels
+from regard.policies import remedy_panels as panels
 from regard.policies.selectors import remedies as remedy_selectors
 from regard.policies.services import remedies as remedy_services
 from regard.privacy import access

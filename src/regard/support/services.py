@@ -392,12 +392,12 @@ class ReplyNeedsReview(Conflict):
     """The reply check found something; the draft is not sent unless the agent overrides."""
 
 
-def reply_findings(*, draft: str, conversation: Conversation) -> list[dict[str, str]]:
+def reply_findings(*, draft: str, conversation: Conversation) -> list[dict[str, Any]]:
     """The reply check's findings for a draft (support/reply_check.py), as plain dicts."""
     from regard.support import reply_check
 
     findings = reply_check.check_reply(draft=draft, conversation=conversation, customer=conversation.customer)
-    return [{"code": f.code, "message": f.message, "excerpt": f.excerpt} for f in findings]
+    return [f.as_dict() for f in findings]
 
 
 def support_address_for(conversation: Conversation) -> str:
