@@ -249,5 +249,5 @@ def policy_revise(request: ApiRequest, policy_id: int, payload: PolicyRevisionIn
     return PolicyOut.of(policy)
 
 
-# The promise routes live beside their schemas (registered on promises_router on import).
-from regard.policies import promise_api  # noqa: E402,F401
+# The promise and exception routes live beside their schemas (they register on the routers above).
+from regard.policies import exception_api, promise_api  # noqa: E402,F401

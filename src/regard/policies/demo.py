@@ -101,3 +101,45 @@ def promises_demo_ensure(*, now: datetime | None = None) -> list[str]:
     return [
         "Promises to Mr Dent: a callback due tomorrow, and a replacement case promised three weeks ago and broken"
     ]
+
+
+# Seed 001: "a longer guarantee for earphones" keeps coming back; nobody has decided yet.
+LONGER_GUARANTEE_REQUESTS = [
+    ("Can you extend the guarantee on my earphones? 40 days is far too short.", 40),
+    ("I would like a longer guarantee for my earphones please", 33),
+    ("Why is the warranty on earphones only 40 days? Could you give me a longer guarantee?", 26),
+    ("My earbuds broke after two months - please extend the guarantee on the earphones", 19),
+    ("Please give my earphones a longer warranty, two months is nothing", 9),
+    ("Could the guarantee for these earphones be extended? They stopped after 50 days.", 3),
+]
+
+
+@transaction.atomic
+def exceptions_demo_ensure(*, now: datetime | None = None) -> list[str]:
+    """Six requests for a longer earphones guarantee over six weeks: a group a manager must decide (S11)."""
+    from regard.customers.models import Customer
+    from regard.policies.models import ExceptionEntry
+    from regard.policies.services.exceptions import exception_log
+    from regard.privacy.roles import Role
+    from regard.privacy.services import user_create
+
+    if ExceptionEntry.objects.exists():
+        return []
+    now = now or timezone.now()
+    if not User.objects.filter(groups__name=Role.MANAGER.value).exists():
+        user_create(username="mara", password=None, roles=[Role.MANAGER])
+    customers = list(Customer.objects.filter(merged_into__isnull=True).order_by("id")[:6])
+    if len(customers) < len(LONGER_GUARANTEE_REQUESTS):
+        return []
+    for customer, (text, days_ago) in zip(customers, LONGER_GUARANTEE_REQUESTS, strict=True):
+        exception_log(
+            customer=customer,
+            request_text=text,
+            action_taken="Explained the 40-day guarantee; no extension offered",
+            category="guarantee",
+            actor=None,
+            now=now - timedelta(days=days_ago),
+        )
+    return [
+        "Exceptions: six requests for a longer earphones guarantee, now due for a manager's decision (mara)"
+    ]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from regard.policies import promise_views, views
+from regard.policies import exception_views, promise_views, views
 
 app_name = "policies"
 urlpatterns = [
@@ -9,4 +9,5 @@ urlpatterns = [
     path("entitlement/<int:conversation_id>", views.entitlement_panel, name="entitlement_panel"),
     path("grant/<int:conversation_id>", views.grant, name="grant"),
     *promise_views.urlpatterns,
+    *exception_views.urlpatterns,
 ]

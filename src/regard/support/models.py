@@ -350,6 +350,7 @@ class Notification(models.Model):
         SLA_WARNING = "sla_warning"
         SLA_BREACH = "sla_breach"
         PROMISE_BROKEN = "promise_broken"  # S22, written by policies
+        EXCEPTION_DUE = "exception_due"  # S11, written by policies: a group to decide
         RECOVERY_UNCLAIMED = "recovery"  # S24, written by insights: nobody took up a bad experience
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")

@@ -1,5 +1,6 @@
 """Policies' data, one module per concept: remedies, promises, exceptions (C5)."""
 
+from regard.policies.models.exceptions import ExceptionEntry, ExceptionGroup
 from regard.policies.models.promises import Promise
 from regard.policies.models.remedies import (
     RemedyGrant,
@@ -10,6 +11,8 @@ from regard.policies.models.remedies import (
 )
 
 __all__ = [
+    "ExceptionEntry",
+    "ExceptionGroup",
     "Promise",
     "RemedyGrant",
     "RemedyKind",

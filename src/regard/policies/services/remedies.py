@@ -20,6 +20,7 @@ from regard.customers.services import timeline_append
 from regard.errors import Conflict, InvalidInput
 from regard.policies.models import Promise, RemedyGrant, RemedyKind, RemedyPolicy, RemedyPolicyVersion
 from regard.policies.selectors.remedies import line_entitlement
+from regard.policies.services.exceptions import exception_log
 from regard.policies.services.promises import Actor, promise_record
 from regard.privacy.models import AuditEntry
 from regard.privacy.services import audit_record
@@ -311,6 +312,16 @@ def remedy_grant(
         detail={"kind": kind, "is_exception": not allowed},
         now=now,
     )
+    if not allowed:
+        # S11: what no policy allows is logged, grouped with requests like it, and must be decided.
+        exception_log(
+            customer=customer,
+            request_text=request_text,
+            action_taken=f"Granted {what}{product}",
+            conversation=conversation,
+            actor=actor,
+            now=now,
+        )
     if kind in _PROMISE_FOR:
         promise_kind, days = _PROMISE_FOR[RemedyKind(kind)]
         grant.promise = promise_record(
