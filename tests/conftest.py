@@ -3,9 +3,12 @@ from __future__ import annotations
 import itertools
 import os
 import socket
+import time
+import types
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import django_ratelimit.core
 import pytest
 from django.contrib.auth.models import User
 from django.core.cache import cache
@@ -63,11 +66,15 @@ _test_numbers = itertools.count()
 
 
 @pytest.fixture(autouse=True)
-def _fresh_rate_limits() -> None:
+def _fresh_rate_limits(monkeypatch: pytest.MonkeyPatch) -> None:
     # Public pages count requests per client address in the shared cache (a database table
     # here); one test's requests must not use up the next test's budget, whatever the order.
     # A fresh key prefix starts every count at zero without touching the database.
     cache.key_prefix = f"test{next(_test_numbers)}"
+    # The limiter counts in fixed windows; a window that ended between a test's fifth and
+    # sixth request would start the count again. Its clock stands still for the test.
+    standing = time.time()
+    monkeypatch.setattr(django_ratelimit.core, "time", types.SimpleNamespace(time=lambda: standing))
 
 
 @pytest.fixture

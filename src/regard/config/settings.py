@@ -202,8 +202,14 @@ else:
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
+    # The table's default cull at 300 rows deletes live counters (resetting a limit for
+    # whoever's key sorts first); past this many rows the expired ones go first.
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "regard_cache"}
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "regard_cache",
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
+        }
     }
 RATELIMIT_USE_CACHE = "default"
 REGARD_PUBLIC_RATE_LIMIT = env("REGARD_PUBLIC_RATE_LIMIT", "30/m")
