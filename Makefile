@@ -27,6 +27,8 @@ lint: install
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
 	$(BIN)/python scripts/check_configuration_docs.py
+	# The import graph: no cycle inside an app, and apps import only in the allowed directions.
+	cd src && ../$(BIN)/lint-imports ../pyproject.toml
 	# Security lint: medium and high findings fail; each accepted one carries a `# nosec` with its reason.
 	$(BIN)/bandit -q -r src -x '*/migrations/*' -ll
 

@@ -62,6 +62,18 @@ class ApiClient:
         return self._call("delete", path)
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``postgres_only`` tests (SKIP LOCKED, the PL/pgSQL functions) skip on SQLite, saying why."""
+    from django.conf import settings as django_settings
+
+    if "postgresql" in django_settings.DATABASES["default"]["ENGINE"]:
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL (DATABASE_URL)")
+    for item in items:
+        if item.get_closest_marker("postgres_only"):
+            item.add_marker(skip)
+
+
 _test_numbers = itertools.count()
 
 

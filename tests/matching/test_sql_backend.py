@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from django.db import connection, connections
+from django.db import connection
 from django.test import override_settings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -20,13 +20,7 @@ from regard.matching.models import MatchCandidate, MatchKey, MatchModel, MatchRu
 from tests.bench import synthetic
 from tests.matching.conftest import assert_same_candidates, batch_run_on
 
-pytestmark = [pytest.mark.postgres_only]
-
-
-@pytest.fixture(autouse=True)
-def _postgres_only(db: None) -> None:
-    if connections["default"].vendor != "postgresql":
-        pytest.skip("needs PostgreSQL (DATABASE_URL): the postgres matching backend runs in it")
+pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db]
 
 
 # ------------------------------------------------------------------ the SQL functions

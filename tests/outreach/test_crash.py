@@ -223,8 +223,6 @@ def _settled() -> bool:
 
 @pytest.mark.parametrize("seed", [3, 17, 2026])
 def test_killed_dispatchers_lose_nothing_and_deliver_nothing_twice(seed, sink, tmp_path) -> None:
-    if connections["default"].vendor != "postgresql":
-        pytest.skip("needs PostgreSQL (DATABASE_URL)")
     record, relays = sink
     rng = random.Random(seed)
     total = MARKETING + SERVICE

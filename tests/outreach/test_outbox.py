@@ -13,9 +13,9 @@ from django.utils import timezone
 from regard.consent.models import Suppression
 from regard.customers.models import TimelineEvent
 from regard.outreach import dkim_keys
-from regard.outreach.dispatcher import dispatch_batch, recover_stale
+from regard.outreach.dispatcher import campaigns_finish, dispatch_batch, recover_stale
 from regard.outreach.models import OutboxMessage
-from regard.outreach.services import campaigns_finish, service_message_send
+from regard.outreach.services import service_message_send
 from tests.customers.factories import make_customer, unique
 from tests.outreach.helpers import daytime_zone, enqueue_for, running_campaign, subscriber
 

@@ -62,7 +62,7 @@ def open_complaint(team: Team, agent: User | None = None, *, at: datetime = FRID
 
 
 def timers(conversation: Conversation) -> list[tuple[str, str, datetime]]:
-    rows = DBTaskResult.objects.filter(task_path="regard.support.tasks.sla_timer").order_by("run_after", "id")
+    rows = DBTaskResult.objects.filter(task_path="regard.support.sla.sla_timer").order_by("run_after", "id")
     return [
         (row.args_kwargs["args"][1], row.args_kwargs["args"][2], row.run_after)
         for row in rows

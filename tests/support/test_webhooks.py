@@ -64,7 +64,9 @@ def receiver() -> Iterator[Receiver]:
 
 
 def _scheduled() -> list[tuple[int, Any]]:
-    rows = DBTaskResult.objects.filter(task_path="regard.support.tasks.webhook_deliver").order_by("run_after")
+    rows = DBTaskResult.objects.filter(task_path="regard.support.webhooks.webhook_deliver").order_by(
+        "run_after"
+    )
     return [(row.args_kwargs["args"][0], row.run_after) for row in rows]
 
 
@@ -151,7 +153,7 @@ def test_an_unreachable_endpoint_fails_for_good_after_the_last_attempt(receiver:
 
 
 def test_the_worker_task_delivers(receiver: Receiver) -> None:
-    from regard.support.tasks import webhook_deliver
+    from regard.support.webhooks import webhook_deliver
 
     webhooks.endpoint_create(url=receiver.url, events=["conversation.created"], secret=SECRET)
     services.conversation_open(customer=make_customer(), channel="email", via="api")

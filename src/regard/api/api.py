@@ -13,13 +13,9 @@ from regard.insights.api import customer_insights_router, dashboard_router, reco
 from regard.matching.api import candidates_router, runs_router
 from regard.outreach.api import campaigns_router, messages_router
 from regard.outreach.events_api import events_router
-from regard.policies.api import (
-    customer_policies_router,
-    exceptions_router,
-    order_policies_router,
-    policies_router,
-    promises_router,
-)
+from regard.policies.api import customer_policies_router, order_policies_router, policies_router
+from regard.policies.exception_api import exceptions_router
+from regard.policies.promise_api import promises_router
 from regard.privacy.api import router as privacy_router
 from regard.support.api import calls_router, conversations_router, webhooks_router
 from regard.support.metrics_api import metrics_router

@@ -6,9 +6,12 @@ class ConsentConfig(AppConfig):
     label = "consent"
 
     def ready(self) -> None:
-        from regard.consent import models
+        from regard.consent import models, panels
         from regard.customers.ownership import register_customer_owned
+        from regard.customers.panels import register_customer_panel
 
         # A merge moves the person's consent history and choices with them (invariant 5).
         register_customer_owned(models.ConsentEvent)
         register_customer_owned(models.PreferenceChange)
+        # Customer 360 shows consent in force and its history with proof (C2).
+        register_customer_panel("consent", panels.consent_customer_panel)

@@ -1,8 +1,10 @@
 """Sections that apps built on customers add to Customer 360, registered explicitly.
 
-The customers app must not import the apps built on it (policies, insights), yet Customer
-360 shows their data (entitlements, promises, the mirror link). Each such app registers a
-panel function in its ``AppConfig.ready()``; the page calls every registered panel in order.
+The customers app must not import the apps built on it (consent, outreach, policies,
+insights), yet Customer 360 shows their data (consent in force, every message with the
+gate's reasons, entitlements, promises, the mirror link). Each such app registers a panel
+function in its ``AppConfig.ready()``; the page calls every registered panel in order and
+shows a ``main`` panel in the page's body, a ``side`` one beside the profile.
 
 A panel function takes the acting user, the customer and the ids of the merge group, and
 returns a ``Panel`` or ``None`` (nothing to show, or the role may not see it). It must not
@@ -28,6 +30,7 @@ class Panel:
     title: str
     template: str
     context: dict[str, Any] = field(default_factory=dict)
+    place: str = "side"  # "main": a section of the page's body
 
 
 CustomerPanel = Callable[[User | AnonymousUser, Customer, list[int]], Panel | None]

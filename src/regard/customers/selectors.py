@@ -7,7 +7,6 @@ import binascii
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
@@ -253,20 +252,13 @@ class Customer360:
     orders: list[OrderSummary]
     timeline: TimelinePage
     merges: list[MergeRecord]
-    # Read across the merge group, like the timeline; empty when the role may not read consent.
-    consent_state: list[Any] = field(default_factory=list)
-    consent_history: list[Any] = field(default_factory=list)
-    messages: list[Any] = field(default_factory=list)
-    shows_consent: bool = False
-    # Sections other apps registered in customers.panels (entitlements, promises, the mirror).
+    # Sections other apps registered in customers.panels, read across the merge group like
+    # the timeline (consent, messages, entitlements, promises, the mirror).
     panels: list[Panel] = field(default_factory=list)
 
 
 def customer_360(*, actor: AnyUser, customer_id: int, via: str = "web") -> Customer360:
     """Everything an agent needs before typing a word (C4, S10, S20), in a fixed number of queries."""
-    from regard.consent.selectors import consent_history_for_customers
-    from regard.outreach.selectors import messages_for_customers
-
     shows_consent = access.has_capability(actor, Capability.CONSENT_READ)
     sections = ["profile", "identifiers", "orders", "timeline", "merges"]
     if shows_consent:
@@ -288,22 +280,12 @@ def customer_360(*, actor: AnyUser, customer_id: int, via: str = "web") -> Custo
     timeline = _timeline_page(
         actor=actor, customer_id=customer.pk, group=group, cursor=None, limit=50, via=via, audit=False
     )
-    consent_state: list[Any] = []
-    consent_history: list[Any] = []
-    messages: list[Any] = []
-    if shows_consent:
-        consent_state, consent_history = consent_history_for_customers(group)
-        messages = messages_for_customers(group, time_zone=customer.time_zone, now=today)
     return Customer360(
         customer=customer,
         identifiers=identifiers,
         orders=summaries,
         timeline=timeline,
         merges=merges,
-        consent_state=consent_state,
-        consent_history=consent_history,
-        messages=messages,
-        shows_consent=shows_consent,
         panels=customer_panels(actor=actor, customer=customer, group=group),
     )
 

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
 from django.utils import timezone
+from django_tasks import task
 
 from regard.customers import services as customer_services
 from regard.customers.models import Customer, MergeRecord
@@ -142,8 +143,6 @@ def match_train(
 
 def match_run_request(*, actor: Actor, now: datetime | None = None) -> MatchRun:
     """Queue a batch run as a task (written in the same transaction as the run row)."""
-    from regard.matching.tasks import match_run_task
-
     if actor is not None:  # None = the system itself (CLI, serve)
         access.require(actor, Capability.MATCH_RUN)
     now = now or timezone.now()
@@ -675,3 +674,12 @@ def candidate_merge_undo(
     candidate.decided_at = now
     candidate.save(update_fields=["status", "decided_by", "decided_at"])
     return candidate
+
+
+@task()
+def match_run_task(run_id: int) -> None:
+    """Run one queued batch run; a retry of a finished run does nothing."""
+    run = MatchRun.objects.get(pk=run_id)
+    if run.status == MatchRun.Status.DONE:
+        return
+    match_run_execute(run=run)

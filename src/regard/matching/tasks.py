@@ -1,18 +1,5 @@
-"""Background tasks of identity resolution."""
+"""Background tasks of identity resolution; each is defined beside the logic it runs."""
 
-from __future__ import annotations
+from regard.matching.services import match_run_task
 
-from django_tasks import task
-
-from regard.matching.models import MatchRun
-
-
-@task()
-def match_run_task(run_id: int) -> None:
-    """Run one queued batch run; a retry of a finished run does nothing."""
-    from regard.matching import services
-
-    run = MatchRun.objects.get(pk=run_id)
-    if run.status == MatchRun.Status.DONE:
-        return
-    services.match_run_execute(run=run)
+__all__ = ["match_run_task"]

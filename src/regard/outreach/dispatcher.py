@@ -24,8 +24,9 @@ from typing import Any
 import psycopg
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Field, Q
+from django.db.models import Exists, Field, OuterRef, Q
 from django.utils import timezone
+from django_tasks import task
 
 from regard.consent.hashing import identifier_hash
 from regard.consent.models import ConsentEvent, PreferenceChange, Suppression
@@ -492,18 +493,47 @@ def dispatch_batch(
     return stats
 
 
+def campaigns_finish() -> int:
+    """Mark running campaigns done once nothing of theirs waits to go out; answers how many.
+
+    A message held by the gate until later (quiet hours, caps) is still pending, so its
+    campaign keeps running; one held for a person (missing data) does not keep it open.
+    """
+    waiting = OutboxMessage.objects.filter(
+        campaign=OuterRef("pk"), state__in=(OutboxMessage.State.PENDING, OutboxMessage.State.SENDING)
+    )
+    return (
+        Campaign.objects.filter(state=Campaign.State.RUNNING)
+        .exclude(Exists(waiting))
+        .update(state=Campaign.State.DONE)
+    )
+
+
 def dispatch_until_idle(
-    *, relay_url: str | None = None, limit: int = 200, max_batches: int = 1_000_000
+    *, sender: SmtpSender | None = None, limit: int = 200, max_batches: int = 1_000_000
 ) -> Counter[str]:
-    """Send everything that is due now, batch after batch, over one relay connection."""
+    """Send everything that is due now, batch after batch, over one relay connection.
+
+    The one dispatch loop: the ``dispatch_due`` task and ``regard dispatch`` both run it.
+    Once nothing is due, campaigns with nothing left to send are marked done.
+    """
     total: Counter[str] = Counter()
-    sender = SmtpSender(Relay.from_url(relay_url or settings.REGARD_SMTP_RELAY))
+    own_sender = sender is None
+    sender = sender or SmtpSender(Relay.from_url(settings.REGARD_SMTP_RELAY))
     try:
         for _ in range(max_batches):
             stats = dispatch_batch(sender=sender, limit=limit)
             total.update(stats.counts)
             if not stats.counts["claimed"]:
+                total["campaigns_finished"] += campaigns_finish()
                 break
     finally:
-        sender.close()
+        if own_sender:
+            sender.close()
     return total
+
+
+@task()
+def dispatch_due() -> dict[str, int]:
+    """Send what is due now; enqueued after commit whenever the outbox gains rows."""
+    return dict(dispatch_until_idle(max_batches=50))

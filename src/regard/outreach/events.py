@@ -6,7 +6,6 @@ Every event lands on the customer's timeline; journeys react to it (C3, S16, S19
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,13 +16,13 @@ from django.utils import timezone
 from regard.customers.models import Customer, TimelineEvent
 from regard.customers.services import Actor, timeline_append
 from regard.errors import InvalidInput
+from regard.outreach.event_types import clean_event_type
 from regard.outreach.journeys import journeys_on_event
 from regard.privacy.models import AuditEntry
 from regard.privacy.services import audit_record
 
 # The gate reads this kind for the S16 cool-off (outreach/selectors.py).
 WEB_VISIT = "web.visit"
-EVENT_TYPE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
 MAX_DATA_BYTES = 16_384
 # An event reported this far ahead of our clock is a mistake, not a plan.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -34,16 +33,6 @@ SUMMARIES = {
     "purchase": "Bought something",
     "complaint": "Complained",
 }
-
-
-def clean_event_type(value: str) -> str:
-    value = value.strip()
-    if not 1 <= len(value) <= 64 or not EVENT_TYPE.match(value):
-        raise InvalidInput(
-            "type: 1–64 lower-case letters, digits, '_' and '.', e.g. cart_abandoned or web.visit.",
-            field="type",
-        )
-    return value
 
 
 def clean_event_data(data: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -147,7 +147,8 @@ def made_by_gate(decision: Decision) -> bool:
 
 
 @lru_cache(maxsize=512)
-def _zone(name: str) -> ZoneInfo:
+def zone_or_utc(name: str) -> ZoneInfo:
+    """The customer's time zone; UTC for a name the zone database does not know."""
     try:
         return ZoneInfo(name)
     except (KeyError, ValueError):
@@ -156,7 +157,7 @@ def _zone(name: str) -> ZoneInfo:
 
 def quiet_until(now: datetime, zone_name: str, start: time, end: time) -> datetime | None:
     """End of the quiet period ``now`` falls in, in the customer's zone; None if not quiet."""
-    local = now.astimezone(_zone(zone_name))
+    local = now.astimezone(zone_or_utc(zone_name))
     t = local.time()
     in_quiet = (start <= t or t < end) if start > end else (start <= t < end)
     if not in_quiet:

@@ -22,6 +22,7 @@ from regard.consent.services import clean_channel, clean_purpose, clean_topics
 from regard.customers.models import Customer, TimelineEvent
 from regard.customers.services import Actor
 from regard.errors import InvalidInput
+from regard.outreach.event_types import clean_event_type
 from regard.outreach.models import Journey, JourneyEnrollment, OutboxMessage
 from regard.outreach.render import validate_template
 from regard.privacy.models import AuditEntry
@@ -84,8 +85,6 @@ def journey_create(
     via: str = "cli",
     now: datetime | None = None,
 ) -> Journey:
-    from regard.outreach.events import clean_event_type
-
     now = now or timezone.now()
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,63}", slug):
         raise InvalidInput("slug: lower-case letters, digits and '-'.", field="slug")

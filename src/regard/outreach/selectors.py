@@ -7,7 +7,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection
@@ -156,17 +155,6 @@ def recipients_load(
     return result
 
 
-def contact_rules_changed_since(customer_id: int, address: str, since: datetime) -> bool:
-    """Did anything that can stop a message commit for this person since ``since``? (invariant 2)"""
-    from regard.consent.models import ConsentEvent, PreferenceChange, Suppression
-
-    return (
-        ConsentEvent.objects.filter(customer_id=customer_id, recorded_at__gte=since).exists()
-        or PreferenceChange.objects.filter(customer_id=customer_id, recorded_at__gte=since).exists()
-        or (bool(address) and Suppression.objects.filter(identifier_hash=identifier_hash(address)).exists())
-    )
-
-
 @dataclass
 class CampaignCounts:
     by_state: dict[str, int]
@@ -218,13 +206,6 @@ def reason_label(code: str) -> str:
     return REASON_LABELS.get(code, code.replace("_", " "))
 
 
-def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (KeyError, ValueError):
-        return ZoneInfo("UTC")
-
-
 def reason_text(reason: dict[str, Any], *, purpose: str, channel: str, time_zone: str, now: datetime) -> str:
     """One gate reason as a person reads it: "quiet hours until 08:00 Europe/Berlin"."""
     code = str(reason.get("code", ""))
@@ -237,7 +218,7 @@ def reason_text(reason: dict[str, Any], *, purpose: str, channel: str, time_zone
     until = reason.get("until")
     if until:
         try:
-            local = datetime.fromisoformat(str(until)).astimezone(_zone(time_zone))
+            local = datetime.fromisoformat(str(until)).astimezone(gate.zone_or_utc(time_zone))
         except ValueError:
             return text
         shown = (

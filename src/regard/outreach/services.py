@@ -9,7 +9,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from regard.consent.services import clean_channel, clean_purpose, clean_topics
@@ -17,6 +16,7 @@ from regard.customers.models import Customer
 from regard.customers.services import Actor
 from regard.errors import InvalidInput
 from regard.outreach.audience import audience_clean, audience_queryset
+from regard.outreach.dispatcher import dispatch_due
 from regard.outreach.models import Campaign, OutboxMessage
 from regard.outreach.planning import audience_chunks
 from regard.outreach.render import validate_template
@@ -26,8 +26,6 @@ from regard.privacy.services import audit_record
 
 def dispatch_soon() -> None:
     """Wake a worker after commit; the dispatcher loop would find the rows anyway."""
-    from regard.outreach.tasks import dispatch_due
-
     transaction.on_commit(lambda: dispatch_due.enqueue())
 
 
@@ -288,22 +286,6 @@ def campaign_cancel(
     campaign.save(update_fields=["state"])
     audit_record(actor=actor, action=AuditEntry.Action.UPDATE, object_type="campaign", object_id=campaign.pk, via=via, now=now, detail={"cancelled": True, "dropped": dropped})  # fmt: skip
     return dropped
-
-
-def campaigns_finish() -> int:
-    """Mark running campaigns done once nothing of theirs waits to go out; answers how many.
-
-    A message held by the gate until later (quiet hours, caps) is still pending, so its
-    campaign keeps running; one held for a person (missing data) does not keep it open.
-    """
-    waiting = OutboxMessage.objects.filter(
-        campaign=OuterRef("pk"), state__in=(OutboxMessage.State.PENDING, OutboxMessage.State.SENDING)
-    )
-    return (
-        Campaign.objects.filter(state=Campaign.State.RUNNING)
-        .exclude(Exists(waiting))
-        .update(state=Campaign.State.DONE)
-    )
 
 
 # Audience members planned per statement: memory stays flat however large the audience.

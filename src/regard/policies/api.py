@@ -24,8 +24,6 @@ from regard.support.models import Conversation
 customer_policies_router = Router(tags=["policies"])
 order_policies_router = Router(tags=["policies"])
 policies_router = Router(tags=["policies"])
-promises_router = Router(tags=["policies"])
-exceptions_router = Router(tags=["policies"])
 
 
 class EntitlementOut(Schema):
@@ -247,7 +245,3 @@ def policy_revise(request: ApiRequest, policy_id: int, payload: PolicyRevisionIn
     services.remedy_policy_revise(actor=request.auth, policy=policy, **payload.dict())
     policy.refresh_from_db()
     return PolicyOut.of(policy)
-
-
-# The promise and exception routes live beside their schemas (they register on the routers above).
-from regard.policies import exception_api, promise_api  # noqa: E402,F401

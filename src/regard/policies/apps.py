@@ -20,7 +20,8 @@ class PoliciesConfig(AppConfig):
             reply_rules,
         )
         from regard.support.hooks import register_conversation_event
-        from regard.support.panels import register_reply_rule, register_sidebar_panel
+        from regard.support.panels import register_sidebar_panel
+        from regard.support.reply_check import register_reply_rule
 
         # Promises and remedies follow the person through a merge and back on undo (invariant 5).
         register_customer_owned(models.Promise)

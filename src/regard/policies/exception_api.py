@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ninja import Schema, Status
+from ninja import Router, Schema, Status
 
 from regard.api.auth import ApiRequest, requires
 from regard.customers.models import Customer
 from regard.errors import NotFound
 from regard.inputs import OFFSET_MAX
-from regard.policies.api import exceptions_router
 from regard.policies.models import ExceptionEntry, ExceptionGroup
 from regard.policies.selectors import exceptions as selectors
 from regard.policies.services import exceptions as services
 from regard.privacy.roles import Capability
 from regard.support.models import Conversation
+
+exceptions_router = Router(tags=["policies"])
 
 
 class ExceptionIn(Schema):

@@ -8,16 +8,17 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.contrib.auth.models import User
-from ninja import Field, Query, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 
 from regard.api.auth import ApiRequest, requires
 from regard.api.schemas import ModelOut
 from regard.customers.models import Customer
 from regard.errors import InvalidInput, NotFound
 from regard.policies import selectors, services
-from regard.policies.api import promises_router
 from regard.privacy.roles import Capability
 from regard.support.models import Conversation
+
+promises_router = Router(tags=["policies"])
 
 
 class PromiseOut(ModelOut):

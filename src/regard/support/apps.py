@@ -12,14 +12,18 @@ class SupportConfig(AppConfig):
 
         # A conversation follows the person through a merge and back on undo (invariant 5).
         register_customer_owned(models.Conversation)
-        # Conversation events from any channel reach open inbox pages and chat widgets live.
-        from regard.support import hooks, live
+        # Who hears about conversation events, in the order they run (after commit):
+        # SLA due times first, so the live inbox and webhooks carry them; the satisfaction
+        # question once a conversation is resolved.
+        from regard.support import hooks, live, sla, surveys, webhooks
 
-        hooks.register_conversation_event(live.conversation_event_push)
-        # Signed webhooks for conversation.created, message.created and conversation.resolved.
-        from regard.support import webhooks
-
-        hooks.register_conversation_event(webhooks.on_conversation_event)
+        for hook in (
+            sla.on_conversation_event,
+            live.conversation_event_push,
+            webhooks.on_conversation_event,
+            surveys.on_conversation_event,
+        ):
+            hooks.register_conversation_event(hook)
         # `regard smtpd` takes mail for the support addresses too.
         register_inbound_route(
             InboundRoute(
@@ -29,5 +33,3 @@ class SupportConfig(AppConfig):
                 max_bytes=inbound.MAX_MESSAGE_BYTES,
             )
         )
-        # SLA due times and the satisfaction question follow conversation events (hooks on import).
-        from regard.support import sla, surveys  # noqa: F401

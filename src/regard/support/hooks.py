@@ -1,7 +1,8 @@
 """Who wants to know when something happens in a conversation.
 
-SLA recomputation, live inbox pushes and webhooks register
-a callable here (in their ``AppConfig.ready`` or at import of their module); services call
+SLA recomputation, live inbox pushes, webhooks and surveys (``SupportConfig.ready``) and
+apps built on the desk (policies) register a callable here in their ``AppConfig.ready``, in
+one visible list each, never as a side effect of an import; services call
 ``conversation_event`` which runs the hooks after the transaction commits, so a failing
 hook never undoes or blocks the conversation's own write.
 

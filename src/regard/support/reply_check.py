@@ -496,9 +496,19 @@ def canned_texts_for(conversation: Any = None) -> list[str]:
 def check_reply(*, draft: str, conversation: Any, customer: Customer) -> list[Finding]:
     """Everything the agent should look at before this draft goes to the customer (S7, S8).
 
-    The desk's own rules, then the rules other apps registered in ``support.panels``.
+    The desk's own rules, then the rules other apps registered with ``register_reply_rule``.
     """
-    from regard.support.panels import registered_reply_findings
-
     findings = run_rules(draft, facts_for(customer=customer, conversation=conversation))
-    return findings + registered_reply_findings(draft=draft, conversation=conversation, customer=customer)
+    registered = (rule(draft, conversation, customer) for rule in _reply_rules.values())
+    return findings + [finding for found in registered for finding in found]
+
+
+# (draft, conversation or None, customer) -> findings the agent should look at before sending.
+# Apps built on the desk (policies: promise language, questions a policy makes unnecessary)
+# register theirs in ``AppConfig.ready()``; the support app never imports them.
+ReplyRule = Callable[[str, Any, Customer], list[Finding]]
+_reply_rules: dict[str, ReplyRule] = {}
+
+
+def register_reply_rule(key: str, rule: ReplyRule) -> None:
+    _reply_rules[key] = rule

@@ -21,10 +21,10 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django_tasks import task
 
 from regard.customers.services import timeline_append
 from regard.errors import InvalidInput
-from regard.support.hooks import register_conversation_event
 from regard.support.models import (
     Conversation,
     Notification,
@@ -177,8 +177,6 @@ def _apply(conversation: Conversation, *, now: datetime) -> list[Timer]:
 
 
 def _schedule(conversation_id: int, timers: list[Timer], now: datetime) -> None:
-    from regard.support.tasks import sla_timer
-
     for timer in timers:
         due = timer.due_at.isoformat()
         if timer.warn_at < timer.due_at and timer.due_at > now:
@@ -249,9 +247,6 @@ def on_conversation_event(event: str, conversation_id: int, message_id: int | No
         if len(_last_inputs) > 10_000:
             _last_inputs.clear()
         _last_inputs[conversation_id] = (clock, tuple(getattr(done, name) for name in _SLA_INPUTS))
-
-
-register_conversation_event(on_conversation_event)
 
 
 # --- when a timer fires -------------------------------------------------------------------------
@@ -365,4 +360,16 @@ def _escalate(conversation: Conversation, *, target: str, due_at: datetime, now:
         occurred_at=now,
         subject=conversation,
         data={"target": target, "due_at": due_at.isoformat(), "priority": [before, conversation.priority]},
+    )
+
+
+@task()
+def sla_timer(conversation_id: int, target: str, stage: str, due_at: str) -> str:
+    """One SLA timer, scheduled with ``run_after`` at the moment it concerns (C4, S14).
+
+    It re-reads the conversation when it fires: a timer whose due time has moved, or whose
+    target was met meanwhile, does nothing. Running it twice alerts once.
+    """
+    return sla_timer_fire(
+        conversation_id=conversation_id, target=target, stage=stage, due_at=datetime.fromisoformat(due_at)
     )

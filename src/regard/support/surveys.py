@@ -20,7 +20,6 @@ from regard.customers.services import timeline_append
 from regard.errors import Conflict, InvalidInput
 from regard.outreach.models import OutboxMessage
 from regard.outreach.services import dispatch_soon, outbox_enqueue
-from regard.support.hooks import register_conversation_event
 from regard.support.models import Conversation, SatisfactionSurvey
 
 PURPOSE = "surveys"
@@ -163,6 +162,3 @@ def survey_answer(
 def on_conversation_event(event: str, conversation_id: int, message_id: int | None) -> None:
     if event == "conversation.resolved":
         survey_request(conversation_id=conversation_id)
-
-
-register_conversation_event(on_conversation_event)

@@ -33,6 +33,7 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
+from django_tasks import task
 
 from regard.errors import InvalidInput
 from regard.support.models import Conversation, Message, WebhookDelivery, WebhookEndpoint
@@ -184,8 +185,6 @@ def on_conversation_event(event: str, conversation_id: int, message_id: int | No
 
 
 def _schedule(delivery_id: int, when: datetime) -> None:
-    from regard.support.tasks import webhook_deliver
-
     transaction.on_commit(lambda: webhook_deliver.using(run_after=when).enqueue(delivery_id))
 
 
@@ -262,3 +261,9 @@ def deliver(delivery_id: int, *, now: datetime | None = None) -> str:
             _schedule(delivery.pk, delivery.next_attempt_at)
         delivery.save()
         return delivery.state
+
+
+@task()
+def webhook_deliver(delivery_id: int) -> str:
+    """One attempt at a signed webhook delivery; a failure schedules the next with backoff."""
+    return deliver(delivery_id)

@@ -8,9 +8,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
-from regard.outreach.dispatcher import dispatch_batch
+from regard.outreach.dispatcher import dispatch_until_idle
 from regard.outreach.sender import Relay, SmtpSender
-from regard.outreach.services import campaigns_finish
 
 
 class Command(BaseCommand):
@@ -30,12 +29,9 @@ class Command(BaseCommand):
             self.stdout.flush()
         try:
             while True:
-                stats = dispatch_batch(sender=sender, limit=options["batch"])
-                if stats["claimed"]:
-                    if options["verbosity"] > 1:
-                        self.stdout.write(str(dict(stats.counts)))
-                    continue
-                campaigns_finish()  # idle: whatever had to go out has gone
+                counts = dispatch_until_idle(sender=sender, limit=options["batch"])
+                if options["verbosity"] > 1 and counts["claimed"]:
+                    self.stdout.write(str(dict(counts)))
                 if options["once"]:
                     return
                 sender.close()
