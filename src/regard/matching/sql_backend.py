@@ -274,7 +274,7 @@ def levels_sql(*, profiles: str, pairs: str) -> str:
         f"coalesce({fixed[name]}, {_graded(name)})::smallint AS {name}" for name in engine.FIELDS
     )
     present = " AND ".join(f"{side}.{name} <> ''" for name in ("given_name", "family_name") for side in "ab")
-    # Given and family name exchanged (engine._mark_swapped_names) counts only where the given
+    # Given and family name exchanged (engine.comparison._mark_swapped_names) counts only where the given
     # level is 4 or worse and the family level 3 or worse: both names present, not equal, and
     # the given names no nicknames, is what can be told without their similarity; the rest
     # is applied when scoring, from the levels.
