@@ -9,7 +9,6 @@ import numpy as np
 
 from regard.matching.engine.columns import GOLDEN, RecordTable, mix, string_hashes
 
-
 BLOCKING_RULES: tuple[str, ...] = (
     "name prefixes (either order)",
     "date of birth + given initial",
