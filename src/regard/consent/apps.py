@@ -7,8 +7,9 @@ class ConsentConfig(AppConfig):
 
     def ready(self) -> None:
         from regard.consent import models
-        from regard.customers.ownership import register_customer_owned
+        from regard.customers.ownership import Erasure, register_customer_owned
 
         # A merge moves the person's consent history and choices with them (invariant 5).
-        register_customer_owned(models.ConsentEvent)
-        register_customer_owned(models.PreferenceChange)
+        # Art. 17: the ledger keeps its rows (the fact of consent), the proof is redacted.
+        register_customer_owned(models.ConsentEvent, erase=Erasure(append_only=True))
+        register_customer_owned(models.PreferenceChange, erase=Erasure(append_only=True))
