@@ -55,6 +55,7 @@ PROFILE_ERASED: dict[str, Any] = {
 @dataclass
 class ErasureResult:
     customer_id: int
+    erased_at: datetime
     profiles: list[int]
     tombstones: int
     # "<app.model>.<field>" (or the child model's label) → rows redacted or deleted.
@@ -197,7 +198,9 @@ def customer_erase(
         # Counts and ids only: the audit row keeps no personal data.
         detail={"reason": clean, "profiles": group, "tombstones": tombstones, "rows": dict(counts)},
     )
-    return ErasureResult(customer_id=customer.pk, profiles=group, tombstones=tombstones, rows=dict(counts))
+    return ErasureResult(
+        customer_id=customer.pk, erased_at=now, profiles=group, tombstones=tombstones, rows=dict(counts)
+    )
 
 
 # --- rules a field map cannot say, named in the apps' registrations ---------------------------
