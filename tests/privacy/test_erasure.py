@@ -22,8 +22,8 @@ from regard.privacy.roles import Role
 from regard.privacy.tombstone import keyed_hash, tombstone_key
 from regard.support import chat
 from regard.support import services as support_services
-from regard.support.models import ChatSite
 from regard.support.identity import Identity
+from regard.support.models import ChatSite
 from tests.customers.factories import make_customer, make_order, unique
 
 pytestmark = pytest.mark.django_db
@@ -50,7 +50,8 @@ def _erase(customer: Customer, make_user: Any) -> None:
 
 def _untouched(customer: Customer) -> None:
     fresh = Customer.objects.get(pk=customer.pk)
-    assert fresh.erased_at is None and fresh.family_name == customer.family_name
+    assert fresh.erased_at is None
+    assert fresh.family_name == customer.family_name
     assert fresh.identifiers.count() == 2
     assert not AuditEntry.objects.filter(action=AuditEntry.Action.ERASE).exists()
     assert not Tombstone.objects.exists()
@@ -118,7 +119,8 @@ def test_the_audit_row_names_the_erasure_and_nobody(admin_api: Any, ada: Custome
     entry = AuditEntry.objects.get(action=AuditEntry.Action.ERASE)
     assert (entry.customer_id, entry.object_type, entry.via) == (ada.pk, "customer", "api")
     text = str(entry.detail).lower()
-    assert address not in text and ada.family_name.lower() not in text
+    assert address not in text
+    assert ada.family_name.lower() not in text
     assert entry.detail["rows"]["customers.identifier.customer"] == 2
 
 
@@ -131,10 +133,13 @@ def test_erasing_a_survivor_erases_every_profile_merged_into_it(make_user: Any, 
     services.customer_merge(survivor=ada, absorbed=other, actor=None)
     _erase(ada, make_user)
     absorbed = Customer.objects.get(pk=other.pk)
-    assert absorbed.erased_at is not None and absorbed.family_name == ""
-    assert not TimelineEvent.objects.filter(customer=other, redacted_at__isnull=True).exclude(
-        kind="customer.erased"
-    ).exists()
+    assert absorbed.erased_at is not None
+    assert absorbed.family_name == ""
+    assert (
+        not TimelineEvent.objects.filter(customer=other, redacted_at__isnull=True)
+        .exclude(kind="customer.erased")
+        .exists()
+    )
     with pytest.raises(Conflict, match="asked to be erased"):
         make_customer(identifiers=[("email", address)])
 
@@ -196,13 +201,16 @@ def test_orders_stay_for_the_legal_retention_and_older_ones_go(
 # --- the tombstone ------------------------------------------------------------------------------
 
 
-def test_the_tombstone_is_a_keyed_hash_not_a_bare_sha256(make_user: Any, ada: Customer, settings: Any) -> None:
+def test_the_tombstone_is_a_keyed_hash_not_a_bare_sha256(
+    make_user: Any, ada: Customer, settings: Any
+) -> None:
     address = _email(ada)
     _erase(ada, make_user)
     bare = hashlib.sha256(address.encode()).hexdigest()
     keyed = hmac.new(tombstone_key(), bare.encode(), hashlib.sha256).hexdigest()
     stored = set(Tombstone.objects.values_list("key_hash", flat=True))
-    assert keyed in stored and bare not in stored
+    assert keyed in stored
+    assert bare not in stored
     assert keyed_hash(address) == keyed
     settings.REGARD_TOMBSTONE_KEY = "another key entirely, from the environment"
     assert keyed_hash(address) != keyed
@@ -216,7 +224,11 @@ def test_the_api_refuses_to_re_add_an_erased_identifier_without_naming_anyone(
     created = admin_api.post(
         "customers", {"preferred_name": "A", "identifiers": [{"kind": "email", "value": address.upper()}]}
     )
-    assert (created.status_code, created.json()["field"], created.json()["reason"]) == (409, "identifiers", "erased")
+    assert (created.status_code, created.json()["field"], created.json()["reason"]) == (
+        409,
+        "identifiers",
+        "erased",
+    )
     added = admin_api.post(f"customers/{other.pk}/identifiers", {"kind": "email", "value": address})
     assert (added.status_code, added.json()["field"]) == (409, "value")
     for answer in (created, added):
@@ -225,21 +237,29 @@ def test_the_api_refuses_to_re_add_an_erased_identifier_without_naming_anyone(
     assert not Identifier.objects.filter(value_normalised=address).exists()
 
 
-def test_the_web_form_and_chat_still_reach_support_for_an_erased_address(make_user: Any, ada: Customer) -> None:
+def test_the_web_form_and_chat_still_reach_support_for_an_erased_address(
+    make_user: Any, ada: Customer
+) -> None:
     address = _email(ada)
     _erase(ada, make_user)
     conversation = support_services.form_submit(email=address, body_text="Is my data gone?")
-    assert conversation.customer.erased_at is None and conversation.customer_id != ada.pk
+    assert conversation.customer.erased_at is None
+    assert conversation.customer_id != ada.pk
     site = ChatSite.objects.create(name="Shop", key=f"k{unique()}", secret="s", allowed_origins=[])
     other_address = f"other{unique()}@example.org"
     other = make_customer(identifiers=[("email", other_address)])
     _erase(other, make_user)
-    visitor = chat.Visitor(site=site, visitor_id=chat.visitor_id_new(), identity=Identity("email", other_address, 0))
+    visitor = chat.Visitor(
+        site=site, visitor_id=chat.visitor_id_new(), identity=Identity("email", other_address, 0)
+    )
     customer = chat.visitor_customer(visitor)
-    assert customer.erased_at is None and customer.pk != other.pk
+    assert customer.erased_at is None
+    assert customer.pk != other.pk
 
 
-def test_a_partner_check_answers_yes_for_an_erased_address(api_for: Any, make_user: Any, ada: Customer) -> None:
+def test_a_partner_check_answers_yes_for_an_erased_address(
+    api_for: Any, make_user: Any, ada: Customer
+) -> None:
     address = _email(ada)
     bare = hashlib.sha256(address.encode()).hexdigest()
     stranger = hashlib.sha256(b"nobody@example.org").hexdigest()
@@ -249,7 +269,9 @@ def test_a_partner_check_answers_yes_for_an_erased_address(api_for: Any, make_us
     assert partner.post("suppression/check", {"hashes": [bare, stranger]}).json()["suppressed"] == [bare]
 
 
-def test_consent_with_fresh_proof_after_erasure_lifts_the_marketing_stop(make_user: Any, ada: Customer) -> None:
+def test_consent_with_fresh_proof_after_erasure_lifts_the_marketing_stop(
+    make_user: Any, ada: Customer
+) -> None:
     from regard.outreach.selectors import recipients_load
 
     address = _email(ada)
@@ -259,7 +281,8 @@ def test_consent_with_fresh_proof_after_erasure_lifts_the_marketing_stop(make_us
         actor=None, customer=returning, purpose="newsletter", channel="email", source="api"
     )
     state = recipients_load([returning.pk], now=timezone.now())[returning.pk].state
-    assert state.erased_at is not None and state.consented_since_erasure == frozenset()
+    assert state.erased_at is not None
+    assert state.consented_since_erasure == frozenset()
     consent_services.consent_grant(
         actor=None,
         customer=returning,

@@ -46,7 +46,11 @@ def test_the_designed_redaction_blanks_a_timeline_event_and_keeps_the_row(event:
     assert TimelineEvent.objects.filter(pk=event.pk).redact(now=now) == 1
     fresh = TimelineEvent.objects.get(pk=event.pk)
     assert (fresh.summary, fresh.data, fresh.redacted_at) == (REDACTION_MARK, {}, now)
-    assert (fresh.kind, fresh.customer_id, fresh.occurred_at) == (event.kind, event.customer_id, event.occurred_at)
+    assert (fresh.kind, fresh.customer_id, fresh.occurred_at) == (
+        event.kind,
+        event.customer_id,
+        event.occurred_at,
+    )
 
 
 def test_a_redacted_event_is_not_redacted_again(event: TimelineEvent) -> None:
@@ -63,9 +67,15 @@ def test_a_redacted_event_is_not_redacted_again(event: TimelineEvent) -> None:
     ("sql", "params"),
     [
         # A rewrite dressed as a redaction: the mark, but another column changed too.
-        ("UPDATE customers_timelineevent SET summary = %s, data = '{}', redacted_at = %s, kind = 'x' WHERE id = %s", "mark"),
+        (
+            "UPDATE customers_timelineevent SET summary = %s, data = '{}', redacted_at = %s, kind = 'x' WHERE id = %s",
+            "mark",
+        ),
         # Personal columns set to something other than the mark.
-        ("UPDATE customers_timelineevent SET summary = %s, data = '{}', redacted_at = %s WHERE id = %s", "other"),
+        (
+            "UPDATE customers_timelineevent SET summary = %s, data = '{}', redacted_at = %s WHERE id = %s",
+            "other",
+        ),
         # The mark without redacted_at.
         ("UPDATE customers_timelineevent SET summary = %s, data = '{}' WHERE id = %s", "no_time"),
         # redacted_at alone.
@@ -90,7 +100,9 @@ def test_any_other_timeline_update_is_still_refused_by_the_database(
 
 def test_the_orm_offers_no_other_way_to_change_the_timeline(event: TimelineEvent) -> None:
     with pytest.raises(TypeError, match="append-only"):
-        TimelineEvent.objects.filter(pk=event.pk).update(summary=REDACTION_MARK, data={}, redacted_at=timezone.now())
+        TimelineEvent.objects.filter(pk=event.pk).update(
+            summary=REDACTION_MARK, data={}, redacted_at=timezone.now()
+        )
     with pytest.raises(DatabaseError, match="append-only"):
         _raw("DELETE FROM customers_timelineevent WHERE id = %s", [event.pk])
 
@@ -100,14 +112,24 @@ def test_the_designed_redaction_blanks_consent_proof_and_keeps_the_fact(consent:
     assert ConsentEvent.objects.filter(pk=consent.pk).redact(now=now) == 1
     fresh = ConsentEvent.objects.get(pk=consent.pk)
     assert (fresh.proof, fresh.redacted_at) == ({}, now)
-    assert (fresh.purpose, fresh.action, fresh.occurred_at) == (consent.purpose, consent.action, consent.occurred_at)
+    assert (fresh.purpose, fresh.action, fresh.occurred_at) == (
+        consent.purpose,
+        consent.action,
+        consent.occurred_at,
+    )
 
 
 @pytest.mark.parametrize(
     ("sql", "kind"),
     [
-        ("UPDATE consent_consentevent SET proof = '{}', redacted_at = %s, action = 'withdrawn' WHERE id = %s", "both"),
-        ("UPDATE consent_consentevent SET proof = '{\"ip\": \"0.0.0.0\"}', redacted_at = %s WHERE id = %s", "both"),
+        (
+            "UPDATE consent_consentevent SET proof = '{}', redacted_at = %s, action = 'withdrawn' WHERE id = %s",
+            "both",
+        ),
+        (
+            'UPDATE consent_consentevent SET proof = \'{"ip": "0.0.0.0"}\', redacted_at = %s WHERE id = %s',
+            "both",
+        ),
         ("UPDATE consent_consentevent SET proof = '{}' WHERE id = %s", "id"),
         ("UPDATE consent_consentevent SET action = 'withdrawn' WHERE id = %s", "id"),
     ],

@@ -42,12 +42,16 @@ def test_a_support_answer_to_an_erased_address_still_goes() -> None:
     purpose=st.sampled_from(["newsletter", "offers", "surveys"]),
     channel=st.sampled_from(["email", "sms", "post"]),
     consented=st.frozensets(
-        st.tuples(st.sampled_from(["newsletter", "offers", "surveys"]), st.sampled_from(["email", "sms", "post"]))
+        st.tuples(
+            st.sampled_from(["newsletter", "offers", "surveys"]), st.sampled_from(["email", "sms", "post"])
+        )
     ),
 )
 def test_marketing_to_an_erased_address_goes_only_with_a_consent_since(
     purpose: str, channel: str, consented: frozenset[tuple[str, str]]
 ) -> None:
     message = Message(Kind.MARKETING, purpose, channel, "campaign:3")
-    state = ContactState(consent={(purpose, channel): True}, erased_at=ERASED, consented_since_erasure=consented)
+    state = ContactState(
+        consent={(purpose, channel): True}, erased_at=ERASED, consented_since_erasure=consented
+    )
     assert ("erased" in decide(message, state, NOW).codes()) == ((purpose, channel) not in consented)

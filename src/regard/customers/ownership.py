@@ -114,7 +114,9 @@ def register_customer_owned(
     _registry[relation.key] = relation
 
 
-def register_customer_erasure(model: type[models.Model], field_name: str = "customer", *, erase: Erasure) -> None:
+def register_customer_erasure(
+    model: type[models.Model], field_name: str = "customer", *, erase: Erasure
+) -> None:
     """A relation a merge leaves where it is, and how erasure treats its rows (Art. 17)."""
     _check_relation(model, field_name)
     relation = OwnedRelation(model=model, field_name=field_name, erase=erase, moves_on_merge=False)

@@ -153,7 +153,9 @@ def _ensure_identifiers_free(pairs: Sequence[tuple[IdentifierInput, str]], *, ow
             )
 
 
-def _ensure_not_erased(customer: Customer, *, field: str = "id", refused: str = "nothing can be added to it") -> None:
+def _ensure_not_erased(
+    customer: Customer, *, field: str = "id", refused: str = "nothing can be added to it"
+) -> None:
     """An erased profile is a shell the ledger points at; it takes no new personal data (Art. 17)."""
     if customer.erased_at is not None:
         raise Conflict(f"Customer {customer.pk} was erased (GDPR Art. 17); {refused}.", field=field)

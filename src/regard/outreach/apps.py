@@ -21,7 +21,13 @@ class OutreachConfig(AppConfig):
             models.OutboxMessage,
             erase=Erasure(
                 custom=erasure.outbox_erase,
-                redact={"subject": REDACTED, "body": REDACTED, "context": {}, "to_address": "", "last_error": ""},
+                redact={
+                    "subject": REDACTED,
+                    "body": REDACTED,
+                    "context": {},
+                    "to_address": "",
+                    "last_error": "",
+                },
             ),
         )
         register_customer_owned(

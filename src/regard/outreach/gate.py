@@ -201,7 +201,10 @@ def decide(message: Message, state: ContactState, now: datetime, policy: Policy 
         drops.append(Reason("duplicate_content", "this content already reached this person"))
 
     if marketing:
-        if state.erased_at is not None and (message.purpose, message.channel) not in state.consented_since_erasure:
+        if (
+            state.erased_at is not None
+            and (message.purpose, message.channel) not in state.consented_since_erasure
+        ):
             drops.append(
                 Reason("erased", "the address was erased (Art. 17); marketing needs a new consent with proof")
             )

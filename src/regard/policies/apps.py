@@ -27,9 +27,7 @@ class PoliciesConfig(AppConfig):
         register_customer_owned(
             models.Promise, erase=Erasure(redact={"what": REDACTED, "settlement_note": ""})
         )
-        register_customer_owned(
-            models.RemedyGrant, erase=Erasure(redact={"request_text": "", "note": ""})
-        )
+        register_customer_owned(models.RemedyGrant, erase=Erasure(redact={"request_text": "", "note": ""}))
         register_customer_owned(
             models.ExceptionEntry, erase=Erasure(redact={"request_text": REDACTED, "action_taken": ""})
         )

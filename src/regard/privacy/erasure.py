@@ -24,9 +24,10 @@ from regard.customers import normalise
 from regard.customers.models import Customer, Identifier
 from regard.customers.ownership import ErasureOf, OwnedRelation, erasure_relations
 from regard.customers.selectors import customer_group_ids
-from regard.customers.services import Actor, timeline_append
+from regard.customers.services import timeline_append
 from regard.errors import Conflict, InvalidInput, NotFound
 from regard.privacy import access
+from regard.privacy.access import AnyUser
 from regard.privacy.models import AuditEntry
 from regard.privacy.roles import Capability
 from regard.privacy.services import audit_record
@@ -140,7 +141,7 @@ def _apply(relation: OwnedRelation, group: list[int], now: datetime, counts: Cou
 
 @transaction.atomic
 def customer_erase(
-    *, actor: Actor, customer_id: int, reason: object, via: str = "api", now: datetime | None = None
+    *, actor: AnyUser, customer_id: int, reason: object, via: str = "api", now: datetime | None = None
 ) -> ErasureResult:
     """Erase the person and every profile merged into them (Art. 17); nothing changes on bad input."""
     access.require(actor, Capability.CUSTOMER_ERASE)

@@ -35,7 +35,10 @@ def erase_confirm(request: HttpRequest, customer_id: int) -> HttpResponse:
     if request.method == "POST":
         reason = request.POST.get("reason", "")
         if request.POST.get("confirm") != "yes":
-            error, status = ("confirm", "confirm: tick the box to say you understand it cannot be undone."), 422
+            error, status = (
+                ("confirm", "confirm: tick the box to say you understand it cannot be undone."),
+                422,
+            )
         else:
             try:
                 customer_erase(actor=request.user, customer_id=customer.pk, reason=reason, via="web")

@@ -26,9 +26,7 @@ from regard.errors import Conflict
 from regard.privacy.models import Tombstone
 
 # Said to whoever tries to add an erased person again: it names no one (the caller gave the value).
-ERASED_MESSAGE = (
-    "This person asked to be erased; record a new consent with proof to add them again."
-)
+ERASED_MESSAGE = "This person asked to be erased; record a new consent with proof to add them again."
 
 
 @lru_cache(maxsize=4)
