@@ -293,3 +293,39 @@ def test_consent_with_fresh_proof_after_erasure_lifts_the_marketing_stop(
     )
     state = recipients_load([returning.pk], now=timezone.now())[returning.pk].state
     assert state.consented_since_erasure == frozenset({("newsletter", "email")})
+
+
+# --- the CSV import (`regard import`) ---------------------------------------------------------
+
+
+def test_regard_import_refuses_an_erased_person_and_imports_the_rest(
+    make_user: Any, ada: Customer, tmp_path: Any
+) -> None:
+    from tests.customers.test_import import error_rows, run_import, write
+
+    address = _email(ada)
+    _erase(ada, make_user)
+    path = write(tmp_path, f"email,given_name\n{address.upper()},Augusta\nnew{unique()}@example.org,Grace\n")
+    code, summary = run_import("customers", path)
+    assert code != 0
+    assert summary.startswith("customers: 1 imported, 0 already present, 1 rejected")
+    [error] = error_rows(tmp_path / "data.errors.csv")
+    assert (error["line"], error["field"], error["value"]) == ("2", "email", "")
+    assert error["message"].startswith("This person asked to be erased")
+    assert not Identifier.objects.filter(value_normalised=address).exists()
+
+
+def test_orders_are_not_imported_onto_an_erased_profile(make_user: Any, ada: Customer, tmp_path: Any) -> None:
+    from tests.customers.test_import import ORDERS_HEADER, error_rows, run_import, write
+
+    _erase(ada, make_user)
+    path = write(
+        tmp_path,
+        ORDERS_HEADER.format(column="customer_id")
+        + f"Z-9,{ada.pk},2025-03-01T14:30:00+01:00,EUR,EAR-100,Aria earphones,earphones,1,79.00\n",
+    )
+    code, _ = run_import("orders", path)
+    assert code != 0
+    [error] = error_rows(tmp_path / "data.errors.csv")
+    assert "erased" in error["message"]
+    assert not Order.objects.filter(order_number="Z-9").exists()

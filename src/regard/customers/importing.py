@@ -542,6 +542,12 @@ def _orders_batch_write(
             "order_number", "customer_id"
         )
     )
+    # Art. 17: an erased profile is a shell; nothing is added to it (its identifiers are gone).
+    erased = set(
+        Customer.objects.filter(pk__in=set(customer_ids.values()), erased_at__isnull=False).values_list(
+            "pk", flat=True
+        )
+    )
     accepted: list[tuple[int, Sequence[OrderLineRow], bool]] = []  # (customer, lines, add identifier?)
     for lines in orders:
         head = lines[0]
@@ -568,6 +574,9 @@ def _orders_batch_write(
             )
             continue
         [customer_id] = found
+        if customer_id in erased:
+            outcome.reject(lines, head.refs[0].column, f"customer {customer_id} was erased (GDPR Art. 17).", "")
+            continue
         number = head.order_number
         if number in recorded:
             if recorded[number] == customer_id:
