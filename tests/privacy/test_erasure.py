@@ -329,3 +329,30 @@ def test_orders_are_not_imported_onto_an_erased_profile(make_user: Any, ada: Cus
     [error] = error_rows(tmp_path / "data.errors.csv")
     assert "erased" in error["message"]
     assert not Order.objects.filter(order_number="Z-9").exists()
+
+
+def test_a_reply_to_an_old_thread_after_erasure_opens_a_new_conversation(
+    make_user: Any, ada: Customer, settings: Any
+) -> None:
+    from regard.support.inbound import support_receive
+
+    settings.REGARD_SUPPORT_ADDRESSES = ["help@shop.test"]
+    address = _email(ada)
+
+    def mail(message_id: str, subject: str, **headers: str) -> bytes:
+        lines = [f"From: Augusta <{address}>", "To: help@shop.test", f"Subject: {subject}"]
+        lines += [f"Message-ID: {message_id}", *(f"{k}: {v}" for k, v in headers.items()), "", "Hello"]
+        return "\r\n".join(lines).encode()
+
+    first = support_receive(mail_from=address, rcpt_tos=["help@shop.test"], data=mail("<a1@x.org>", "Order"))
+    old = first.conversation
+    _erase(ada, make_user)
+    for headers in ({"In-Reply-To": "<a1@x.org>"}, {}):
+        again = support_receive(
+            mail_from=address,
+            rcpt_tos=["help@shop.test"],
+            data=mail(f"<b{unique()}@x.org>", f"Re: Order [#{old.token}]", **headers),
+        )
+        assert again.conversation_id != old.pk
+        assert again.conversation.customer.erased_at is None
+    assert not old.messages.exclude(pk=first.pk).exists()
