@@ -356,3 +356,18 @@ def test_a_reply_to_an_old_thread_after_erasure_opens_a_new_conversation(
         assert again.conversation_id != old.pk
         assert again.conversation.customer.erased_at is None
     assert not old.messages.exclude(pk=first.pk).exists()
+
+
+def test_erasure_ends_active_journeys_and_drops_their_planned_steps(make_user: Any) -> None:
+    from regard.outreach.models import JourneyEnrollment, OutboxMessage
+    from tests.outreach.helpers import subscriber
+
+    customer, _ = subscriber(purpose="offers")
+    events.event_record(
+        actor=None, customer=customer, type="cart_abandoned", data={"cart_id": "c-1", "items": []}
+    )
+    assert OutboxMessage.objects.filter(customer=customer, state=OutboxMessage.State.PENDING).exists()
+    _erase(customer, make_user)
+    enrollment = JourneyEnrollment.objects.get(customer=customer)
+    assert (enrollment.state, enrollment.left_reason, enrollment.data) == ("left", "erased", {})
+    assert not OutboxMessage.objects.filter(customer=customer, state=OutboxMessage.State.PENDING).exists()

@@ -575,7 +575,9 @@ def _orders_batch_write(
             continue
         [customer_id] = found
         if customer_id in erased:
-            outcome.reject(lines, head.refs[0].column, f"customer {customer_id} was erased (GDPR Art. 17).", "")
+            outcome.reject(
+                lines, head.refs[0].column, f"customer {customer_id} was erased (GDPR Art. 17).", ""
+            )
             continue
         number = head.order_number
         if number in recorded:

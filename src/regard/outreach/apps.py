@@ -34,7 +34,7 @@ class OutreachConfig(AppConfig):
             models.JourneyEnrollment,
             before_merge=journeys.enrollments_before_merge,
             after_undo=journeys.enrollments_after_undo,
-            erase=Erasure(redact={"data": {}}),
+            erase=Erasure(custom=erasure.enrollments_erase, redact={"data": {}}),
         )
         # Bounces and complaints as received: the raw mail names the person.
         register_customer_erasure(

@@ -231,6 +231,15 @@ def outbox_erase(rows: models.QuerySet[Any], now: datetime) -> None:
     )
 
 
+def enrollments_erase(rows: models.QuerySet[Any], now: datetime) -> None:
+    """Active journeys end: their remaining steps would be written for no one."""
+    from regard.outreach import journeys
+    from regard.outreach.models import JourneyEnrollment
+
+    active = rows.filter(state=JourneyEnrollment.State.ACTIVE).values_list("pk", flat=True)
+    journeys.journeys_leave_by_ids(enrollment_ids=list(active), reason="erased", now=now)
+
+
 def conversations_erase(rows: models.QuerySet[Any], now: datetime) -> None:
     """Webhook deliveries carry a copy of the conversation and its messages; blank them."""
     from regard.support.models import WebhookDelivery
