@@ -5,6 +5,7 @@ again, yet support still answers them (issue 14)."""
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
 import smtplib
 from collections.abc import Iterator
 from email.message import EmailMessage
@@ -13,6 +14,7 @@ from typing import Any
 
 import pytest
 from django.apps import apps
+from django.utils import timezone
 from django.db import models
 
 from regard.consent import services as consent_services
@@ -206,3 +208,41 @@ def test_erased_person_leaves_no_personal_data_and_is_never_marketed_to_again(
     assert not OutboxMessage.objects.filter(campaign=letter, customer=ada).exists()
     assert Campaign.objects.get(pk=letter.pk).planned_count == 2
     assert Role.ADMIN  # the erasure above was an admin's
+
+
+def test_an_erasure_mid_campaign_stops_the_persons_claimed_message(
+    smtp_server: tuple[Recorder, str],  # noqa: F811
+    make_user: Any,
+) -> None:
+    """Invariant 2 for erasure: committed while the batch goes out, seen before the hand-over."""
+    from regard.privacy.erasure import customer_erase
+    from tests.outreach.helpers import enqueue_for
+
+    recorder, relay = smtp_server
+    admin = make_user(Role.ADMIN)
+    campaign = running_campaign()
+    # Consent given a day ago: only the erasure itself is a change the dispatcher must see.
+    a_day_ago = timezone.now() - timedelta(days=1)
+    people = [subscriber(granted_at=a_day_ago) for _ in range(12)]
+    for customer, _ in people:
+        enqueue_for(campaign, customer)
+    erased, erased_address = people[8]
+    done: list[int] = []
+
+    def erase_after_fifth(_message: object) -> None:
+        if len(recorder.received) == 5 and not done:
+            customer_erase(actor=admin, customer_id=erased.pk, reason="Request by phone")
+            done.append(5)
+
+    recorder.on_message = erase_after_fifth
+    smtp = SmtpSender(Relay.from_url(relay))
+    try:
+        stats = dispatch_batch(sender=smtp, limit=100)  # one batch: all claimed before the erasure
+    finally:
+        smtp.close()
+    assert done == [5]
+    assert stats["stopped_before_send"] == 1
+    assert recorder.to(erased_address) == []
+    assert len(recorder.received) == 11
+    row = OutboxMessage.objects.get(customer=erased)
+    assert (row.state, row.to_address, row.body) == (OutboxMessage.State.DROPPED, "", "[erased]")

@@ -39,7 +39,7 @@ class Customer(models.Model):
     updated_at = models.DateTimeField()
     # Art. 17: set when the person was erased; the row stays as a shell the append-only
     # timeline and consent ledger still point at, with every personal field blanked.
-    erased_at = models.DateTimeField(null=True, blank=True)
+    erased_at = models.DateTimeField(null=True, blank=True, db_index=True)
 
     class Meta:
         ordering = ["id"]
