@@ -5,17 +5,17 @@ again, yet support still answers them (issue 14)."""
 from __future__ import annotations
 
 import hashlib
-from datetime import timedelta
 import smtplib
 from collections.abc import Iterator
+from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.apps import apps
-from django.utils import timezone
 from django.db import models
+from django.utils import timezone
 
 from regard.consent import services as consent_services
 from regard.customers.importing import customers_import
