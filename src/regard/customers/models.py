@@ -7,6 +7,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext
 
+from regard.customers.ownership import REDACTED
+
 
 class Customer(models.Model):
     """One person, whatever channel they use (C1)."""
@@ -140,7 +142,7 @@ class OrderLine(models.Model):
 
 
 # What a redacted text column of an append-only row holds (the database triggers check it).
-REDACTION_MARK = "[erased]"
+REDACTION_MARK = REDACTED
 
 
 class AppendOnlyQuerySet(models.QuerySet):
