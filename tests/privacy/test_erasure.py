@@ -371,3 +371,26 @@ def test_erasure_ends_active_journeys_and_drops_their_planned_steps(make_user: A
     enrollment = JourneyEnrollment.objects.get(customer=customer)
     assert (enrollment.state, enrollment.left_reason, enrollment.data) == ("left", "erased", {})
     assert not OutboxMessage.objects.filter(customer=customer, state=OutboxMessage.State.PENDING).exists()
+
+
+def test_webhook_payloads_that_copied_the_conversation_are_blanked(make_user: Any, ada: Customer) -> None:
+    from regard.support.models import WebhookDelivery, WebhookEndpoint
+
+    conversation = support_services.form_submit(email=_email(ada), body_text=f"I am {ada.family_name}")
+    endpoint = WebhookEndpoint.objects.create(url="https://hooks.example.org/x", secret="s", events=[])
+    now = timezone.now()
+    copied = WebhookDelivery.objects.create(
+        endpoint=endpoint,
+        event="message.created",
+        payload={"conversation": {"id": conversation.pk}, "message": {"body_text": ada.family_name}},
+        created_at=now,
+    )
+    other = WebhookDelivery.objects.create(
+        endpoint=endpoint,
+        event="message.created",
+        payload={"conversation": {"id": conversation.pk + 99}},
+        created_at=now,
+    )
+    _erase(ada, make_user)
+    assert ada.family_name not in str(WebhookDelivery.objects.get(pk=copied.pk).payload)
+    assert WebhookDelivery.objects.get(pk=other.pk).payload == {"conversation": {"id": conversation.pk + 99}}
