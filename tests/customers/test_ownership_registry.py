@@ -1,8 +1,10 @@
-"""Invariant 5: every row that points at a customer follows them through a merge, or says why not.
+"""Invariant 5 and Art. 17: every row that points at a customer follows them through a merge,
+or says why not, and says how it is erased.
 
 A model added later with a foreign key to Customer and no registration would be left behind
-on the absorbed profile by a merge. This test walks every foreign key to Customer and fails
-for one that is neither registered with ``customers.ownership`` nor exempt with a reason.
+on the absorbed profile by a merge, and kept with its personal data by an erasure. These
+tests walk every foreign key to Customer and fail for one that is neither registered with
+``customers.ownership`` nor exempt with a reason, or that has no erasure rule.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from django.apps import apps
 
 from regard.customers.models import Customer
-from regard.customers.ownership import owned_relations
+from regard.customers.ownership import erasure_relations, owned_relations
 
 # Relations that deliberately stay where they are, each with the reason.
 NOT_MOVED = {
@@ -51,3 +53,17 @@ def test_the_exemptions_are_real_relations_and_not_also_registered() -> None:
     registered = {relation.key for relation in owned_relations()}
     assert set(NOT_MOVED) <= _foreign_keys_to_customer()
     assert not set(NOT_MOVED) & registered
+
+
+def test_every_foreign_key_to_customer_says_how_it_is_erased() -> None:
+    # Art. 17: erasure walks the registry; a relation missing from it keeps its personal data.
+    rules = {relation.key: relation.erase for relation in erasure_relations()}
+    missing = sorted(key for key in _foreign_keys_to_customer() if rules.get(key) is None)
+    assert not missing, (
+        f"{missing}: give an erasure rule (customers.ownership.Erasure) with register_customer_owned"
+        " or, for a relation a merge leaves in place, register_customer_erasure, in the app's ready()"
+    )
+
+
+def test_every_erasure_rule_names_real_relations() -> None:
+    assert {relation.key for relation in erasure_relations()} <= _foreign_keys_to_customer()

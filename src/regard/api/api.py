@@ -17,6 +17,7 @@ from regard.policies.api import customer_policies_router, order_policies_router,
 from regard.policies.exception_api import exceptions_router
 from regard.policies.promise_api import promises_router
 from regard.privacy.api import router as privacy_router
+from regard.privacy.erasure_api import erasure_router
 from regard.support.api import calls_router, conversations_router, webhooks_router
 from regard.support.metrics_api import metrics_router
 
@@ -52,5 +53,6 @@ api.add_router("/policies", policies_router)
 api.add_router("/promises", promises_router)
 api.add_router("/exceptions", exceptions_router)
 api.add_router("/customers", customer_insights_router)
+api.add_router("/customers", erasure_router)
 api.add_router("/dashboard", dashboard_router)
 api.add_router("/recovery", recovery_router)

@@ -290,6 +290,14 @@ REGARD_MAX_REQUEST_BYTES = int(env("REGARD_MAX_REQUEST_BYTES", "2000000"))
 DATA_UPLOAD_MAX_MEMORY_SIZE = REGARD_MAX_REQUEST_BYTES
 REGARD_REPLY_CHECK_MAX_REQUESTS = int(env("REGARD_REPLY_CHECK_MAX_REQUESTS", "2"))
 # S11: a group of this many exceptions within this many days must be decided by a manager.
+# Art. 17: orders of an erased person are kept this many days after purchase (tax and
+# commercial records, e.g. 10 years in Germany), stripped of the person; older ones are deleted.
+REGARD_ORDER_RETENTION_DAYS = int(env("REGARD_ORDER_RETENTION_DAYS", "3650"))
+if REGARD_ORDER_RETENTION_DAYS < 0:
+    raise ImproperlyConfigured("REGARD_ORDER_RETENTION_DAYS: a whole number of days, 0 or more.")
+# The key of the erasure tombstone's HMAC (docs/privacy.md). Empty: derived from SECRET_KEY, so
+# set it in production before rotating REGARD_SECRET_KEY, or every tombstone stops matching.
+REGARD_TOMBSTONE_KEY = env("REGARD_TOMBSTONE_KEY", "")
 REGARD_EXCEPTION_GROUP_THRESHOLD = int(env("REGARD_EXCEPTION_GROUP_THRESHOLD", "5"))
 REGARD_EXCEPTION_GROUP_WINDOW_DAYS = int(env("REGARD_EXCEPTION_GROUP_WINDOW_DAYS", "90"))
 REGARD_EXCEPTION_DECISION_WORKING_DAYS = int(env("REGARD_EXCEPTION_DECISION_WORKING_DAYS", "10"))

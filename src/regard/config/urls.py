@@ -2,11 +2,13 @@ from django.contrib import admin
 from django.urls import include, path
 
 from regard.api.api import api
+from regard.privacy import erasure_views
 from regard.support import demo_chat, survey_views
 from regard.support import views as support_views
 
 urlpatterns = [
     path("", include("regard.web.urls")),
+    path("customers/<int:customer_id>/erase/", erasure_views.erase_confirm, name="customer_erase"),
     path("customers/", include("regard.customers.urls")),
     path("matching/", include("regard.matching.urls")),
     path("campaigns/", include("regard.outreach.urls")),

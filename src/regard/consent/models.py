@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, NoReturn
 
 from django.db import models
@@ -29,8 +30,20 @@ class ConsentQuerySet(models.QuerySet):
     def delete(self) -> NoReturn:
         raise TypeError(f"{self.model.__name__} is append-only; rows cannot be deleted")
 
+    def redact(self, *, now: datetime) -> int:
+        """Art. 17: blank the proof of these rows, once; the fact recorded stays.
+
+        The one other UPDATE the ledger's triggers allow (consent migration 0004): proof set
+        to {} and redacted_at from NULL to a time, every other column unchanged.
+        """
+        pending = self.filter(redacted_at__isnull=True)
+        return models.QuerySet.update(pending, proof={}, redacted_at=now)
+
 
 class AppendOnly(models.Model):
+    # Art. 17: when the personal columns (proof) were redacted.
+    redacted_at = models.DateTimeField(null=True, blank=True)
+
     objects = ConsentQuerySet.as_manager()
 
     class Meta:

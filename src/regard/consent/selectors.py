@@ -15,6 +15,7 @@ from regard.privacy import access
 from regard.privacy.access import AnyUser
 from regard.privacy.roles import Capability
 from regard.privacy.services import audit_record_reads
+from regard.privacy.tombstone import tombstoned_sha256
 
 ConsentKey = tuple[str, str]  # (purpose, channel)
 
@@ -111,6 +112,8 @@ def suppression_check(*, actor: AnyUser, hashes: list[str], purpose: str | None 
         raise InvalidInput(f"purpose: '{purpose[:40]}' is not a marketing purpose.", field="purpose")
     lowered = [h.lower() for h in hashes]
     found = set(suppressed_hashes(lowered))
+    # Art. 17: an erased person is answered yes, from the keyed tombstone (privacy.tombstone).
+    found |= tombstoned_sha256(set(lowered) - found)
     wanted = list(set(lowered) - found)
     for start in range(0, len(wanted), 500):
         opted_out = MarketingOptOut.objects.filter(identifier_hash__in=wanted[start : start + 500])

@@ -41,7 +41,8 @@ from regard.customers.import_rows import (
 from regard.customers.models import Customer, Identifier, Order, OrderLine, Product, TimelineEvent
 from regard.customers.services import PROFILE_FIELDS, Actor
 from regard.errors import InvalidInput, NotFound, RegardError
-from regard.privacy.models import AuditEntry
+from regard.privacy.models import AuditEntry, Tombstone
+from regard.privacy.tombstone import ERASED_MESSAGE, tombstoned_since
 
 SOURCE = "import"
 VIA = "cli"
@@ -328,6 +329,11 @@ def _customers_batch_write(
 ) -> _CustomerBatchOutcome:
     outcome = _CustomerBatchOutcome()
     owners = _identifier_owners({(kind, value) for row in rows for kind, _, value in row.identifiers})
+    # Art. 17: a row of an erased person is refused, with a reason that names no one.
+    erased: set[str] = set()
+    if Tombstone.objects.exists():
+        unowned = {value for row in rows for kind, _, value in row.identifiers if (kind, value) not in owners}
+        erased = set(tombstoned_since(unowned))
     new_rows: list[CustomerRow] = []
     for row in rows:
         found: dict[int, tuple[str, str]] = {}
@@ -338,7 +344,10 @@ def _customers_batch_write(
                 unknown.append((kind, value))
             else:
                 found.setdefault(owner, (kind, value))
-        if not found:
+        hit = next((kind for kind, _, value in row.identifiers if value in erased), None)
+        if not found and hit is not None:
+            outcome.conflicts.append(RowError(row.line, hit, ERASED_MESSAGE, ""))
+        elif not found:
             new_rows.append(row)
             for kind, _, value in row.identifiers:
                 owners[(kind, value)] = -row.line
@@ -533,6 +542,12 @@ def _orders_batch_write(
             "order_number", "customer_id"
         )
     )
+    # Art. 17: an erased profile is a shell; nothing is added to it (its identifiers are gone).
+    erased = set(
+        Customer.objects.filter(pk__in=set(customer_ids.values()), erased_at__isnull=False).values_list(
+            "pk", flat=True
+        )
+    )
     accepted: list[tuple[int, Sequence[OrderLineRow], bool]] = []  # (customer, lines, add identifier?)
     for lines in orders:
         head = lines[0]
@@ -559,6 +574,11 @@ def _orders_batch_write(
             )
             continue
         [customer_id] = found
+        if customer_id in erased:
+            outcome.reject(
+                lines, head.refs[0].column, f"customer {customer_id} was erased (GDPR Art. 17).", ""
+            )
+            continue
         number = head.order_number
         if number in recorded:
             if recorded[number] == customer_id:

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, NoReturn
 
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext
+
+from regard.customers.ownership import REDACTED
 
 
 class Customer(models.Model):
@@ -36,6 +39,9 @@ class Customer(models.Model):
     )
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
+    # Art. 17: set when the person was erased; the row stays as a shell the append-only
+    # timeline and consent ledger still point at, with every personal field blanked.
+    erased_at = models.DateTimeField(null=True, blank=True, db_index=True)
 
     class Meta:
         ordering = ["id"]
@@ -135,12 +141,25 @@ class OrderLine(models.Model):
         return f"{self.quantity} × {self.product.sku}"
 
 
+# What a redacted text column of an append-only row holds (the database triggers check it).
+REDACTION_MARK = REDACTED
+
+
 class AppendOnlyQuerySet(models.QuerySet):
     def update(self, **kwargs: Any) -> NoReturn:
         raise TypeError(f"{self.model.__name__} is append-only; rows cannot be updated")
 
     def delete(self) -> NoReturn:
         raise TypeError(f"{self.model.__name__} is append-only; rows cannot be deleted")
+
+    def redact(self, *, now: datetime) -> int:
+        """Art. 17: blank the personal columns of these rows, once; the rows themselves stay.
+
+        The one UPDATE the timeline's triggers allow (customers migration 0004): summary set to
+        the mark, data to {}, redacted_at from NULL to a time, every other column unchanged.
+        """
+        pending = self.filter(redacted_at__isnull=True)
+        return models.QuerySet.update(pending, summary=REDACTION_MARK, data={}, redacted_at=now)
 
 
 class TimelineEvent(models.Model):
@@ -159,6 +178,8 @@ class TimelineEvent(models.Model):
     subject_type = models.CharField(max_length=64, blank=True)
     subject_id = models.CharField(max_length=64, blank=True)
     data = models.JSONField(default=dict, blank=True)
+    # Art. 17: when summary and data were redacted (the only change the triggers allow).
+    redacted_at = models.DateTimeField(null=True, blank=True)
 
     objects = AppendOnlyQuerySet.as_manager()
 

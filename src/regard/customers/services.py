@@ -30,6 +30,7 @@ from regard.customers.ownership import owned_relation, owned_relations
 from regard.errors import Conflict, InvalidInput
 from regard.privacy.models import AuditEntry
 from regard.privacy.services import audit_record
+from regard.privacy.tombstone import ensure_not_tombstoned
 
 Actor = User | AnonymousUser | None
 
@@ -152,8 +153,17 @@ def _ensure_identifiers_free(pairs: Sequence[tuple[IdentifierInput, str]], *, ow
             )
 
 
+def _ensure_not_erased(
+    customer: Customer, *, field: str = "id", refused: str = "nothing can be added to it"
+) -> None:
+    """An erased profile is a shell the ledger points at; it takes no new personal data (Art. 17)."""
+    if customer.erased_at is not None:
+        raise Conflict(f"Customer {customer.pk} was erased (GDPR Art. 17); {refused}.", field=field)
+
+
 def _ensure_not_merged_away(customer: Customer) -> None:
     """A profile merged into another takes no new data: it would be hidden there (S20)."""
+    _ensure_not_erased(customer)
     if customer.merged_into_id is not None:
         raise Conflict(
             f"Customer {customer.pk} was merged into customer {customer.merged_into_id}; change that one.",
@@ -199,11 +209,17 @@ def customer_create(
     source: str = "api",
     via: str = "api",
     now: datetime | None = None,
+    erased_may_return: bool = False,
     **profile: Any,
 ) -> Customer:
+    """A new profile. An identifier of an erased person is refused (409, Art. 17) unless
+    ``erased_may_return``: support channels, where the person must still be able to ask;
+    the outbox gate then keeps marketing from them until a fresh consent."""
     now = now or timezone.now()
     cleaned = clean_profile(profile)
     pairs = _normalised_identifiers(identifiers)
+    if not erased_may_return:
+        ensure_not_tombstoned([normalised for _, normalised in pairs])
     _ensure_identifiers_free(pairs, owner=None)
     customer = Customer(**cleaned, source=source, created_at=now, updated_at=now)
     customer.search_text = _search_text(customer)
@@ -298,11 +314,15 @@ def identifier_add(
     source: str = "api",
     via: str = "api",
     now: datetime | None = None,
+    erased_may_return: bool = False,
 ) -> Identifier:
-    """Attach an identifier; adding one the person already has changes nothing."""
+    """Attach an identifier; adding one the person already has changes nothing. An erased
+    person's identifier is refused unless ``erased_may_return`` (as for ``customer_create``)."""
     now = now or timezone.now()
     _ensure_not_merged_away(customer)
     [(item, normalised)] = _normalised_identifiers([IdentifierInput(kind, value)], field_prefix=None)
+    if not erased_may_return:
+        ensure_not_tombstoned([normalised], field="value")
     _ensure_identifiers_free([(item, normalised)], owner=customer)
     existing = Identifier.objects.filter(kind=kind, value_normalised=normalised).first()
     if existing is not None:
@@ -492,6 +512,8 @@ def customer_merge(
     if survivor.pk == absorbed.pk:
         raise InvalidInput("absorbed_id: a customer cannot be merged into itself.", field="absorbed_id")
     for label, party in (("survivor", survivor), ("absorbed_id", absorbed)):
+        # Art. 17: an erased profile is never merged with; its rows would carry the person back.
+        _ensure_not_erased(party, field=label, refused="it cannot be merged")
         if party.merged_into_id is not None:
             raise Conflict(
                 f"Customer {party.pk} was already merged into customer {party.merged_into_id}.",
@@ -575,6 +597,9 @@ def merge_undo(
         raise Conflict(f"Merge {merge.pk} was already undone.", field="merge")
     survivor = Customer.objects.select_for_update().get(pk=merge.survivor_id)
     absorbed = Customer.objects.select_for_update().get(pk=merge.absorbed_id)
+    for party in (survivor, absorbed):
+        # Art. 17: undoing would bring back what the merge record held of the person.
+        _ensure_not_erased(party, field="merge", refused="a merge with it cannot be undone")
     if survivor.merged_into_id is not None:
         # Undo runs newest first: the later merge moved these rows on again.
         later = (

@@ -8,7 +8,7 @@ class InsightsConfig(AppConfig):
     label = "insights"
 
     def ready(self) -> None:
-        from regard.customers.ownership import register_customer_owned
+        from regard.customers.ownership import REDACTED, Erasure, register_customer_owned
         from regard.customers.panels import register_customer_panel
         from regard.insights import models, views
         from regard.support.panels import register_sidebar_panel
@@ -17,4 +17,4 @@ class InsightsConfig(AppConfig):
         register_customer_panel("mirror", views.mirror_customer_panel)
         register_sidebar_panel("mirror", views.mirror_sidebar_panel)
         # A recovery item follows the person through a merge and back on undo (invariant 5).
-        register_customer_owned(models.RecoveryItem)
+        register_customer_owned(models.RecoveryItem, erase=Erasure(redact={"reason": REDACTED, "note": ""}))

@@ -147,7 +147,8 @@ def audience_queryset(rule: Mapping[str, Any] | None, *, now: datetime | None = 
     """The customers a rule selects, as a lazy queryset (iterate it in chunks for large audiences)."""
     now = now or timezone.now()
     cleaned = audience_clean(rule)
-    customers = Customer.objects.all()
+    # Art. 17: an erased profile is a shell with no one behind it (its ledger rows stay).
+    customers = Customer.objects.filter(erased_at__isnull=True)
     if "has_consent" in cleaned:
         latest = (
             ConsentEvent.objects.filter(

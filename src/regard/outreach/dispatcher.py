@@ -32,7 +32,7 @@ from regard.consent.hashing import identifier_hash
 from regard.consent.models import ConsentEvent, PreferenceChange, Suppression
 from regard.consent.selectors import suppressed_hashes
 from regard.consent.tokens import link_token
-from regard.customers.models import Identifier, TimelineEvent
+from regard.customers.models import Customer, Identifier, TimelineEvent
 from regard.outreach import brake, dkim_keys, gate, journeys, mime
 from regard.outreach.models import Campaign, Journey, OutboxMessage
 from regard.outreach.render import MissingData, customer_context, render
@@ -291,19 +291,22 @@ def claim(
 
 @lru_cache(maxsize=1)
 def _changes_sql() -> str:
-    consent, preference, suppression = (
+    consent, preference, suppression, customer = (
         connection.ops.quote_name(model._meta.db_table)
-        for model in (ConsentEvent, PreferenceChange, Suppression)
+        for model in (ConsentEvent, PreferenceChange, Suppression, Customer)
     )
     return (
         f"SELECT customer_id, '' FROM {consent} WHERE recorded_at >= %s"  # nosec B608 # SQL names from model metadata, values as parameters
         f" UNION ALL SELECT customer_id, '' FROM {preference} WHERE recorded_at >= %s"
         f" UNION ALL SELECT NULL, identifier_hash FROM {suppression} WHERE created_at >= %s"
+        # Art. 17: an erasure committed mid-batch stops the person's claimed messages too.
+        f" UNION ALL SELECT id, '' FROM {customer} WHERE erased_at >= %s"
     )
 
 
 def _changed_since(since: datetime) -> tuple[set[int], set[str]]:
-    """Customers whose consent or preferences changed, and addresses suppressed, since ``since``.
+    """Customers whose consent or preferences changed or who were erased, and addresses
+    suppressed, since ``since``.
 
     Asked before every hand-over (invariant 2), so it is one indexed query.
     """
@@ -311,10 +314,10 @@ def _changed_since(since: datetime) -> tuple[set[int], set[str]]:
         # A prepared statement: planning the query would cost more than running it.
         connection.ensure_connection()
         with psycopg.Cursor(connection.connection) as raw:
-            found = raw.execute(_changes_sql(), [since, since, since], prepare=True).fetchall()
+            found = raw.execute(_changes_sql(), [since] * 4, prepare=True).fetchall()
     else:
         with connection.cursor() as cursor:
-            cursor.execute(_changes_sql(), [since, since, since])
+            cursor.execute(_changes_sql(), [since] * 4)
             found = cursor.fetchall()
     return {c for c, _ in found if c is not None}, {h for _, h in found if h}
 

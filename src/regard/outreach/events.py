@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from regard.customers.models import Customer, TimelineEvent
 from regard.customers.services import Actor, timeline_append
-from regard.errors import InvalidInput
+from regard.errors import Conflict, InvalidInput
 from regard.outreach.event_types import clean_event_type
 from regard.outreach.journeys import journeys_on_event
 from regard.privacy.models import AuditEntry
@@ -59,6 +59,9 @@ def event_record(
 ) -> TimelineEvent:
     """Put one event on the customer's timeline and let journeys react to it."""
     now = now or timezone.now()
+    if customer.erased_at is not None:
+        # Art. 17: web visits and other events identify the person again; an erased profile takes none.
+        raise Conflict(f"customer: customer {customer.pk} was erased (GDPR Art. 17).", field="customer")
     kind = clean_event_type(type)
     cleaned = clean_event_data(data)
     if occurred_at is not None and timezone.is_naive(occurred_at):

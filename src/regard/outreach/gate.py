@@ -92,6 +92,10 @@ class ContactState:
     bought_categories: frozenset[str] = frozenset()
     last_web_visit_at: datetime | None = None
     history: Sequence[Contact] = ()
+    # Art. 17: when the address was erased (its tombstone), and the (purpose, channel) pairs
+    # consented to with proof since; marketing to it waits for such a consent.
+    erased_at: datetime | None = None
+    consented_since_erasure: frozenset[tuple[str, str]] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -198,6 +202,13 @@ def decide(message: Message, state: ContactState, now: datetime, policy: Policy 
         drops.append(Reason("duplicate_content", "this content already reached this person"))
 
     if marketing:
+        if (
+            state.erased_at is not None
+            and (message.purpose, message.channel) not in state.consented_since_erasure
+        ):
+            drops.append(
+                Reason("erased", "the address was erased (Art. 17); marketing needs a new consent with proof")
+            )
         if state.chosen_channels and message.channel not in state.chosen_channels:
             drops.append(
                 Reason("channel_not_chosen", f"customer chose {', '.join(sorted(state.chosen_channels))}")

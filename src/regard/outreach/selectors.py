@@ -19,6 +19,7 @@ from regard.customers.models import Customer, Identifier, OrderLine, TimelineEve
 from regard.outreach import gate
 from regard.outreach.audience import audience_queryset
 from regard.outreach.models import Campaign, OutboxMessage
+from regard.privacy.tombstone import tombstoned_since
 
 __all__ = ["audience_queryset"]  # the planning path iterates it in chunks
 
@@ -103,6 +104,7 @@ def recipients_load(
         addresses[customer_id] = value  # the oldest address wins (ordered newest first)
     hashes = {cid: identifier_hash(value) for cid, value in addresses.items()}
     suppressed = suppressed_hashes(hashes.values())
+    erased, fresh_consent = _erasure_state(addresses)
     consents = consent_in_force(members)
     preferences = preferences_current(ids)
     history: dict[int, list[gate.Contact]] = {}
@@ -150,9 +152,32 @@ def recipients_load(
                 bought_categories=frozenset(categories.get(customer_id, ())),
                 last_web_visit_at=visits.get(customer_id),
                 history=tuple(history.get(customer_id, ())),
+                erased_at=erased.get(customer_id),
+                consented_since_erasure=frozenset(fresh_consent.get(customer_id, ())),
             ),
         )
     return result
+
+
+def _erasure_state(
+    addresses: dict[int, str],
+) -> tuple[dict[int, datetime], dict[int, set[tuple[str, str]]]]:
+    """Art. 17: customer → when their address was erased, and what they consented to since, with proof."""
+    tombstoned = tombstoned_since(addresses.values())
+    erased = {cid: tombstoned[value] for cid, value in addresses.items() if value in tombstoned}
+    fresh: dict[int, set[tuple[str, str]]] = {}
+    if erased:
+        from regard.consent.models import ConsentEvent
+
+        grants = (
+            ConsentEvent.objects.filter(customer_id__in=list(erased), action=ConsentEvent.Action.GRANTED)
+            .exclude(proof={})
+            .values_list("customer_id", "purpose", "channel", "recorded_at")
+        )
+        for customer_id, purpose, channel, recorded_at in grants:
+            if recorded_at > erased[customer_id]:
+                fresh.setdefault(customer_id, set()).add((purpose, channel))
+    return erased, fresh
 
 
 @dataclass
@@ -182,6 +207,7 @@ def settings_policy() -> gate.Policy:
 REASON_LABELS = {
     "no_consent": "no consent",
     "suppressed": "suppressed",
+    "erased": "erased (Art. 17), no consent since",
     "no_address": "no address on file",
     "duplicate_content": "already received this",
     "channel_not_chosen": "channel not chosen by the customer",

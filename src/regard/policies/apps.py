@@ -8,7 +8,7 @@ class PoliciesConfig(AppConfig):
     label = "policies"
 
     def ready(self) -> None:
-        from regard.customers.ownership import register_customer_owned
+        from regard.customers.ownership import REDACTED, Erasure, register_customer_owned
         from regard.customers.panels import register_customer_panel
         from regard.policies import (
             exception_panels,
@@ -24,9 +24,14 @@ class PoliciesConfig(AppConfig):
         from regard.support.reply_check import register_reply_rule
 
         # Promises and remedies follow the person through a merge and back on undo (invariant 5).
-        register_customer_owned(models.Promise)
-        register_customer_owned(models.RemedyGrant)
-        register_customer_owned(models.ExceptionEntry)
+        # Art. 17: what was promised or granted stays (it is owed or was paid), in no one's words.
+        register_customer_owned(
+            models.Promise, erase=Erasure(redact={"what": REDACTED, "settlement_note": ""})
+        )
+        register_customer_owned(models.RemedyGrant, erase=Erasure(redact={"request_text": "", "note": ""}))
+        register_customer_owned(
+            models.ExceptionEntry, erase=Erasure(redact={"request_text": REDACTED, "action_taken": ""})
+        )
         # What policies adds to the support desk and Customer 360, in one visible list.
         register_sidebar_panel("entitlement", remedy_panels.entitlement_beside_conversation)  # S10
         register_customer_panel("entitlements", remedy_panels.entitlements_on_customer)

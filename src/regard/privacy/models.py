@@ -15,6 +15,7 @@ class AuditEntry(models.Model):
         UNMERGE = "unmerge"
         IMPORT = "import"
         TOKEN = "token"
+        ERASE = "erase"
 
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     # Kept as text so the entry still says who acted after the user is deleted.
@@ -49,3 +50,29 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.user})"
+
+
+class Tombstone(models.Model):
+    """What is left of an erased person (Art. 17): a keyed hash of each identifier they had.
+
+    ``key_hash`` is HMAC-SHA256, under the server's tombstone key, of the SHA-256 hex that
+    ``consent.hashing`` makes of the normalised identifier. Keyed, because a bare SHA-256 of an
+    address can be computed by anyone who guesses the address, so a leaked table would say who
+    asked to be forgotten; over the SHA-256 rather than the address, because partners ask the
+    suppression check (S5) with SHA-256 hashes only: Regard keys their hash and looks it up, and
+    never needs the address. A separate table rather than ``Suppression`` rows, whose bare
+    hashes partners share: a tombstone does not stop support (the person may still write and
+    be answered), only marketing until a consent with fresh proof, and re-creation by import
+    or the API.
+    """
+
+    key_hash = models.CharField(max_length=64, unique=True)
+    kind = models.CharField(max_length=10)
+    # The latest erasure of the identifier: a consent recorded after it lifts the marketing stop.
+    erased_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-erased_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.key_hash[:12]}… (erased {self.erased_at:%Y-%m-%d})"

@@ -28,6 +28,7 @@ class Capability(StrEnum):
     CUSTOMER_READ = "customer.read"
     CUSTOMER_WRITE = "customer.write"
     CUSTOMER_MERGE = "customer.merge"
+    CUSTOMER_ERASE = "customer.erase"
     ORDER_WRITE = "order.write"
     DATA_IMPORT = "data.import"
     AUDIT_READ = "audit.read"
@@ -60,6 +61,8 @@ PERMISSION_MATRIX: dict[Capability, frozenset[Role]] = {
     Capability.CUSTOMER_READ: frozenset({Role.ADMIN, Role.AGENT, Role.MANAGER}),
     Capability.CUSTOMER_WRITE: frozenset({Role.ADMIN, Role.AGENT}),
     Capability.CUSTOMER_MERGE: frozenset({Role.ADMIN, Role.AGENT}),
+    # Art. 17 cannot be undone: only an admin erases.
+    Capability.CUSTOMER_ERASE: frozenset({Role.ADMIN}),
     Capability.ORDER_WRITE: frozenset({Role.ADMIN, Role.AGENT}),
     Capability.DATA_IMPORT: frozenset({Role.ADMIN}),
     Capability.AUDIT_READ: frozenset({Role.ADMIN}),
@@ -95,6 +98,9 @@ CAPABILITY_DESCRIPTIONS: dict[Capability, str] = {
     Capability.CUSTOMER_READ: "Read customer profiles, identifiers, orders and timelines",
     Capability.CUSTOMER_WRITE: "Create and change customers, identifiers and timeline entries",
     Capability.CUSTOMER_MERGE: "Merge two customers and undo merges",
+    Capability.CUSTOMER_ERASE: (
+        "Erase a customer (GDPR Art. 17): personal data redacted everywhere, a keyed-hash tombstone kept"
+    ),
     Capability.ORDER_WRITE: "Record orders",
     Capability.DATA_IMPORT: "Import customers and orders from CSV",
     Capability.AUDIT_READ: "List the audit log",

@@ -6,12 +6,39 @@ class SupportConfig(AppConfig):
     label = "support"
 
     def ready(self) -> None:
-        from regard.customers.ownership import register_customer_owned
+        from regard.customers.ownership import REDACTED, Erasure, ErasureOf, register_customer_owned
         from regard.outreach.smtpd import InboundRoute, register_inbound_route
+        from regard.privacy import erasure
         from regard.support import inbound, models
 
         # A conversation follows the person through a merge and back on undo (invariant 5).
-        register_customer_owned(models.Conversation)
+        # Art. 17: conversations keep their times (service figures), not their words;
+        # attachments are deleted.
+        message = {
+            "sender_address": "",
+            "body_text": REDACTED,
+            "body_html": "",
+            "raw": "",
+            "parse_error": "",
+            "reply_check": {},
+        }
+        register_customer_owned(
+            models.Conversation,
+            erase=Erasure(
+                redact={"subject": REDACTED, "outcome": ""},
+                custom=erasure.conversations_erase,
+                children=(
+                    ErasureOf(
+                        models.Message,
+                        "conversation",
+                        redact=message,
+                        children=(ErasureOf(models.Attachment, "message", delete=True),),
+                    ),
+                    ErasureOf(models.SatisfactionSurvey, "conversation", redact={"comment": ""}),
+                    ErasureOf(models.Notification, "conversation", redact={"text": REDACTED}),
+                ),
+            ),
+        )
         # Who hears about conversation events, in the order they run (after commit):
         # SLA due times first, so the live inbox and webhooks carry them; the satisfaction
         # question once a conversation is resolved.

@@ -99,6 +99,7 @@ def visitor_customer(visitor: Visitor, *, now: datetime | None = None) -> Custom
         source=VIA,
         via=VIA,
         now=now,
+        erased_may_return=True,  # Art. 17: they may still ask; the gate keeps marketing away
     )
 
 
@@ -264,6 +265,7 @@ def chat_to_email(
                 source=VIA,
                 via=VIA,
                 now=now,
+                erased_may_return=True,
             )
     else:
         customer = services.customer_for_contact(email=address, via=VIA, now=now)

@@ -278,10 +278,12 @@ def authentication_results(data: bytes, *, dnsfunc: DnsFunc | None = None) -> di
 
 
 def _thread(parsed: ParsedMail) -> Conversation | None:
+    """The conversation this mail continues. Never an erased person's (Art. 17): a reply to an
+    old thread starts a new conversation on a new profile instead of refilling the redacted one."""
     ids = [i for i in [parsed.in_reply_to, *reversed(parsed.references)] if i]
     if ids:
         earlier = (
-            Message.objects.filter(message_id__in=ids)
+            Message.objects.filter(message_id__in=ids, conversation__customer__erased_at__isnull=True)
             .exclude(message_id="")
             .select_related("conversation")
             .order_by("-created_at")
@@ -291,7 +293,9 @@ def _thread(parsed: ParsedMail) -> Conversation | None:
             return earlier.conversation
     match = TOKEN_IN_SUBJECT.search(parsed.subject)
     if match:
-        return Conversation.objects.filter(token=match.group(1).lower()).first()
+        return Conversation.objects.filter(
+            token=match.group(1).lower(), customer__erased_at__isnull=True
+        ).first()
     return None
 
 

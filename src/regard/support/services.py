@@ -78,8 +78,16 @@ def customer_for_contact(
     identifiers = [
         IdentifierInput(kind, value) for kind, value in (("email", email_n), ("phone", phone_n)) if value
     ]
+    # Art. 17: an erased person who writes again gets a new profile, so they can be answered;
+    # the tombstone still keeps marketing from them (outreach.gate).
     return customer_services.customer_create(
-        actor=actor, identifiers=identifiers, source=via, via=via, now=now, **_split_name(name)
+        actor=actor,
+        identifiers=identifiers,
+        source=via,
+        via=via,
+        now=now,
+        erased_may_return=True,
+        **_split_name(name),
     )
 
 
