@@ -12,6 +12,7 @@ import pytest
 from django.utils import timezone
 
 from regard.consent import services as consent_services
+from regard.consent.hashing import identifier_hash
 from regard.customers import services
 from regard.customers.models import Customer, Identifier, Order, TimelineEvent
 from regard.errors import Conflict, PermissionDenied
@@ -19,7 +20,7 @@ from regard.outreach import events
 from regard.privacy.erasure import customer_erase
 from regard.privacy.models import AuditEntry, Tombstone
 from regard.privacy.roles import Role
-from regard.privacy.tombstone import keyed_hash, tombstone_key
+from regard.privacy.tombstone import keyed_hash, keyed_hash_of_sha256, tombstone_key
 from regard.support import chat
 from regard.support import services as support_services
 from regard.support.identity import Identity
@@ -394,3 +395,10 @@ def test_webhook_payloads_that_copied_the_conversation_are_blanked(make_user: An
     _erase(ada, make_user)
     assert ada.family_name not in str(WebhookDelivery.objects.get(pk=copied.pk).payload)
     assert WebhookDelivery.objects.get(pk=other.pk).payload == {"conversation": {"id": conversation.pk + 99}}
+
+
+def test_the_tombstone_and_the_partner_check_hash_an_identifier_the_same_way() -> None:
+    # The tombstone computes its own SHA-256 (customers, below consent, ask it); the partner
+    # check (S5) keys by consent.hashing. Were they to differ, a partner would mail the erased.
+    for value in ("ada@example.org", "+4915123456789", "r-10002"):
+        assert keyed_hash(value) == keyed_hash_of_sha256(identifier_hash(value))

@@ -6,9 +6,8 @@ class CustomersConfig(AppConfig):
     label = "customers"
 
     def ready(self) -> None:
-        from regard.customers import models, ownership
+        from regard.customers import erasure, models, ownership
         from regard.customers.ownership import Erasure
-        from regard.privacy import erasure
 
         # Identifiers and orders belong to one person; a merge moves them (invariant 5).
         # Art. 17: identifiers go (the tombstone keeps their keyed hashes); orders stay as long

@@ -13,8 +13,7 @@ class OutreachConfig(AppConfig):
             register_customer_owned,
         )
         from regard.customers.panels import register_customer_panel
-        from regard.outreach import journeys, models, panels
-        from regard.privacy import erasure
+        from regard.outreach import erasure, journeys, models, panels
 
         # Messages and journey enrollments follow the person through a merge (invariant 5).
         # Art. 17: a message keeps its row (it still counts against caps), not its content.

@@ -12,12 +12,10 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from django.conf import settings
 from django.db import models, transaction
-from django.db.models import ProtectedError
 from django.utils import timezone
 
 from regard.customers import normalise
@@ -202,50 +200,3 @@ def customer_erase(
     return ErasureResult(
         customer_id=customer.pk, erased_at=now, profiles=group, tombstones=tombstones, rows=dict(counts)
     )
-
-
-# --- rules a field map cannot say, named in the apps' registrations ---------------------------
-
-
-def orders_erase(rows: models.QuerySet[Any], now: datetime) -> None:
-    """Orders younger than the legal retention stay (they carry no personal field; the profile
-    they point at is blanked); older ones are deleted with their lines. An order a remedy was
-    granted against stays too: the grant is itself a financial record."""
-    cutoff = now - timedelta(days=settings.REGARD_ORDER_RETENTION_DAYS)
-    for order in rows.filter(purchased_at__lt=cutoff):
-        try:
-            with transaction.atomic():
-                order.delete()
-        except ProtectedError:
-            continue
-
-
-def outbox_erase(rows: models.QuerySet[Any], now: datetime) -> None:
-    """Messages not yet sent are dropped: there is no one left to send them to."""
-    from regard.outreach.models import OutboxMessage
-
-    rows.filter(state=OutboxMessage.State.PENDING).update(
-        state=OutboxMessage.State.DROPPED,
-        gate_outcome="drop",
-        gate_reasons=[{"code": "erased", "detail": "the person was erased (Art. 17)"}],
-    )
-
-
-def enrollments_erase(rows: models.QuerySet[Any], now: datetime) -> None:
-    """Active journeys end: their remaining steps would be written for no one."""
-    from regard.outreach import journeys
-    from regard.outreach.models import JourneyEnrollment
-
-    active = rows.filter(state=JourneyEnrollment.State.ACTIVE).values_list("pk", flat=True)
-    journeys.journeys_leave_by_ids(enrollment_ids=list(active), reason="erased", now=now)
-
-
-def conversations_erase(rows: models.QuerySet[Any], now: datetime) -> None:
-    """Webhook deliveries carry a copy of the conversation and its messages; blank them."""
-    from regard.support.models import WebhookDelivery
-
-    ids = list(rows.values_list("pk", flat=True))
-    if ids:
-        WebhookDelivery.objects.filter(payload__conversation__id__in=ids).update(
-            payload={"erased": True, "occurred_at": now.isoformat()}
-        )

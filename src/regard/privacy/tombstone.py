@@ -21,7 +21,6 @@ from functools import lru_cache
 
 from django.conf import settings
 
-from regard.consent.hashing import identifier_hash
 from regard.errors import Conflict
 from regard.privacy.models import Tombstone
 
@@ -48,7 +47,9 @@ def keyed_hash_of_sha256(sha256_hex: str) -> str:
 
 def keyed_hash(normalised_value: str) -> str:
     """The tombstone key of a normalised identifier (``customers.normalise``)."""
-    return keyed_hash_of_sha256(identifier_hash(normalised_value))
+    # The SHA-256 of consent.hashing.identifier_hash, the key partners share (S5); computed here
+    # so that customers, below consent, can ask the tombstone (a test pins the two agree).
+    return keyed_hash_of_sha256(hashlib.sha256(normalised_value.encode("utf-8")).hexdigest())
 
 
 def tombstoned_since(normalised_values: Iterable[str]) -> dict[str, datetime]:

@@ -8,8 +8,7 @@ class SupportConfig(AppConfig):
     def ready(self) -> None:
         from regard.customers.ownership import REDACTED, Erasure, ErasureOf, register_customer_owned
         from regard.outreach.smtpd import InboundRoute, register_inbound_route
-        from regard.privacy import erasure
-        from regard.support import inbound, models
+        from regard.support import erasure, inbound, models
 
         # A conversation follows the person through a merge and back on undo (invariant 5).
         # Art. 17: conversations keep their times (service figures), not their words;
