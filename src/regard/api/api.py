@@ -21,6 +21,7 @@ from regard.policies.api import (
     promises_router,
 )
 from regard.privacy.api import router as privacy_router
+from regard.privacy.export_api import export_router
 from regard.support.api import calls_router, conversations_router, webhooks_router
 from regard.support.metrics_api import metrics_router
 
@@ -58,3 +59,4 @@ api.add_router("/exceptions", exceptions_router)
 api.add_router("/customers", customer_insights_router)
 api.add_router("/dashboard", dashboard_router)
 api.add_router("/recovery", recovery_router)
+api.add_router("/customers", export_router)
