@@ -35,7 +35,7 @@ from regard.privacy.roles import Capability
 from regard.privacy.services import audit_record
 
 FORMAT_VERSION = 1
-_LINK_SALT = "regard.privacy.export-link"
+LINK_SALT = "regard.privacy.export-link"
 # Languages the summary is written in; any other falls back to English.
 SUMMARY_LANGUAGES = ("en", "de")
 
@@ -289,12 +289,12 @@ def link_max_age() -> timedelta:
 
 
 def link_token(*, export: DataExport) -> str:
-    signer = signing.TimestampSigner(salt=_LINK_SALT, sep="~")
+    signer = signing.TimestampSigner(salt=LINK_SALT, sep="~")
     return signer.sign_object([export.pk, export.customer_id])
 
 
 def link_read(token: str) -> tuple[int, int]:
-    signer = signing.TimestampSigner(salt=_LINK_SALT, sep="~")
+    signer = signing.TimestampSigner(salt=LINK_SALT, sep="~")
     try:
         export_id, customer_id = signer.unsign_object(token, max_age=link_max_age())
         return int(export_id), int(customer_id)

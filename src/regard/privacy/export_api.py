@@ -6,7 +6,7 @@ from datetime import datetime
 
 from django.http import HttpResponse
 from django.urls import reverse
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from regard.api.auth import ApiRequest, requires
 from regard.privacy import export as services
@@ -60,9 +60,9 @@ def export_out(export: DataExport, *, customer_id: int) -> ExportOut:
     response={202: ExportOut},
     summary="Start an export of everything held about this customer (Art. 15/20); built in the background",
 )
-def export_start(request: ApiRequest, customer_id: int) -> tuple[int, ExportOut]:
+def export_start(request: ApiRequest, customer_id: int) -> Status:
     export = services.export_request(actor=request.auth, customer_id=customer_id, via="api")
-    return 202, export_out(export, customer_id=customer_id)
+    return Status(202, export_out(export, customer_id=customer_id))
 
 
 @export_router.get(
