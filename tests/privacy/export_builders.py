@@ -86,7 +86,9 @@ def everything(agent: User, **profile: Any) -> Everything:
         decided_by=agent,
         decided_at=at("10-06", "11:00"),
     )
-    customer_services.customer_merge(survivor=customer, absorbed=absorbed, actor=agent, now=at("10-06", "11:00"))
+    customer_services.customer_merge(
+        survivor=customer, absorbed=absorbed, actor=agent, now=at("10-06", "11:00")
+    )
     return Everything(customer=customer, absorbed=absorbed, story=told)
 
 

@@ -50,7 +50,8 @@ def test_a_model_registered_later_is_exported_without_a_change_to_the_export(mon
 
     customer = make_customer()
     MatchKey.objects.create(key_hash=424242, customer=customer)
-    monkeypatch.setitem(ownership._registry, "matching.matchkey.customer", ownership.OwnedRelation(MatchKey, "customer"))
+    monkeypatch.setitem(
+        ownership._registry, "matching.matchkey.customer", ownership.OwnedRelation(MatchKey, "customer")
+    )
     data = person_data(customer=customer)
     assert [row["key_hash"] for row in data.parts["matching.matchkey"]] == [424242]
-

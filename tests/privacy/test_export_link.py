@@ -13,14 +13,22 @@ from regard.consent.services import suppression_add
 from regard.customers.normalise import normalise_identifier
 from regard.outreach.dispatcher import dispatch_batch
 from regard.outreach.models import OutboxMessage
+from regard.outreach.sender import SmtpSender
 from regard.privacy import export as services
 from regard.privacy.models import AuditEntry, DataExport
 from tests.customers.factories import make_customer, unique
-from tests.outreach.conftest import _mail_settings, sender, smtp_server  # noqa: F401
+from tests.outreach.conftest import Recorder, _mail_settings, sender, smtp_server  # noqa: F401
 from tests.privacy.export_builders import run_tasks
 
 pytestmark = pytest.mark.django_db
 DAY = 86400
+
+
+@pytest.fixture
+def mail(request: pytest.FixtureRequest) -> tuple[Recorder, SmtpSender]:
+    """A real SMTP server that keeps what it gets, and the sender that relays to it."""
+    recorder, _ = request.getfixturevalue("smtp_server")
+    return recorder, request.getfixturevalue("sender")
 
 
 def _finished_export(admin_api: Any, **profile: Any) -> tuple[DataExport, str]:
@@ -50,10 +58,8 @@ def _body(received: Any) -> str:
     return part.get_payload(decode=True).decode()
 
 
-def test_the_link_goes_out_as_a_service_message_and_downloads_the_archive(
-    admin_api: Any, smtp_server: Any, sender: Any
-) -> None:
-    recorder, _ = smtp_server
+def test_the_link_goes_out_as_a_service_message_and_downloads_the_archive(admin_api: Any, mail: Any) -> None:
+    recorder, relay = mail
     export, address = _finished_export(admin_api)
     response = admin_api.post(f"customers/{export.customer_id}/exports/{export.pk}/send-link")
     assert response.status_code == 200, response.content
@@ -61,7 +67,7 @@ def test_the_link_goes_out_as_a_service_message_and_downloads_the_archive(
     row = OutboxMessage.objects.get(customer_id=export.customer_id)
     assert (row.kind, row.purpose) == ("service", "service")
 
-    dispatch_batch(sender=sender)
+    dispatch_batch(sender=relay)
     [mail] = recorder.to(address)
     body = _body(mail)
     assert "7 days" in body
@@ -78,25 +84,26 @@ def test_the_link_goes_out_as_a_service_message_and_downloads_the_archive(
     assert events[-2:] == [("link_sent", "api"), ("downloaded_by_link", "link")]
 
 
-def test_the_link_mail_is_in_the_customers_language(admin_api: Any, smtp_server: Any, sender: Any) -> None:
-    recorder, _ = smtp_server
+def test_the_link_mail_is_in_the_customers_language(admin_api: Any, mail: Any) -> None:
+    recorder, relay = mail
     export, address = _finished_export(admin_api, language="de")
     admin_api.post(f"customers/{export.customer_id}/exports/{export.pk}/send-link")
-    dispatch_batch(sender=sender)
+    dispatch_batch(sender=relay)
     [mail] = recorder.to(address)
     assert "Der Link funktioniert 7 Tage lang." in _body(mail)
 
 
-def test_the_link_passes_the_gate_a_suppressed_address_gets_nothing(
-    admin_api: Any, smtp_server: Any, sender: Any
-) -> None:
-    recorder, _ = smtp_server
+def test_the_link_passes_the_gate_a_suppressed_address_gets_nothing(admin_api: Any, mail: Any) -> None:
+    recorder, relay = mail
     export, address = _finished_export(admin_api)
     suppression_add(
-        actor=None, kind="email", normalised_value=normalise_identifier("email", address), reason="hard_bounce"
+        actor=None,
+        kind="email",
+        normalised_value=normalise_identifier("email", address),
+        reason="hard_bounce",
     )
     admin_api.post(f"customers/{export.customer_id}/exports/{export.pk}/send-link")
-    dispatch_batch(sender=sender)
+    dispatch_batch(sender=relay)
     assert recorder.to(address) == []
     assert OutboxMessage.objects.get(customer_id=export.customer_id).state == OutboxMessage.State.DROPPED
 
@@ -137,7 +144,7 @@ def test_a_link_to_an_archive_removed_by_retention_is_gone(admin_api: Any) -> No
 
 def test_the_public_download_is_rate_limited(admin_api: Any, settings: Any) -> None:
     settings.REGARD_PUBLIC_RATE_LIMIT = "3/m"
-    export, _ = _finished_export(admin_api)
+    _finished_export(admin_api)
     client, path = Client(), _path("not-a-token")
     assert [client.get(path).status_code for _ in range(4)] == [400, 400, 400, 429]
 

@@ -46,7 +46,9 @@ def test_an_admin_starts_an_export_on_customer_360_and_downloads_it(make_user: A
     download = client.get(reverse("privacy_export:download", args=[customer.pk, export.pk]))
     assert download.status_code == 200
     assert "summary.html" in zipfile.ZipFile(io.BytesIO(download.content)).namelist()
-    events = list(AuditEntry.objects.filter(action="export").order_by("id").values_list("detail__event", "via"))
+    events = list(
+        AuditEntry.objects.filter(action="export").order_by("id").values_list("detail__event", "via")
+    )
     assert events == [("requested", "web"), ("built", "system"), ("downloaded", "web")]
 
 

@@ -62,7 +62,9 @@ def _sent(customer: Customer, *, when: datetime, state: str = OutboxMessage.Stat
     return row
 
 
-def _export(admin: Any, customer: Customer, *, when: datetime, link_sent: datetime | None = None) -> DataExport:
+def _export(
+    admin: Any, customer: Customer, *, when: datetime, link_sent: datetime | None = None
+) -> DataExport:
     export = export_services.export_request(actor=admin, customer_id=customer.pk, now=when)
     export_services.export_build(export_id=export.pk, now=when)
     if link_sent:
@@ -149,7 +151,9 @@ def test_a_run_removes_only_what_outlived_its_period(records: dict[str, Any]) ->
 
     old_sent = OutboxMessage.objects.get(pk=records["old_sent"].pk)
     assert (old_sent.subject, old_sent.body, old_sent.context) == ("", "", {})
-    assert old_sent.state == "sent" and old_sent.sent_at  # the fact of the send stays (caps, the mirror)
+    # The fact of the send stays (frequency caps, the mirror).
+    assert old_sent.state == "sent"
+    assert old_sent.sent_at
     assert OutboxMessage.objects.get(pk=records["old_pending"].pk).body  # not sent yet: kept
     assert OutboxMessage.objects.get(pk=records["recent_sent"].pk).body
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -199,6 +200,7 @@ else:
 
 # Rate limits (web.ratelimit) count in this cache, so every process shares one count:
 # Redis when REDIS_URL is set, else a table in the main database (created by a migration).
+CACHES: dict[str, dict[str, Any]]
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
@@ -309,12 +311,15 @@ REGARD_RETENTION_OUTBOX_BODY_DAYS = int(env("REGARD_RETENTION_OUTBOX_BODY_DAYS",
 REGARD_RETENTION_EXPORT_DAYS = int(env("REGARD_RETENTION_EXPORT_DAYS", "30"))
 if not 1 <= REGARD_EXPORT_LINK_DAYS <= 90:
     raise ImproperlyConfigured("REGARD_EXPORT_LINK_DAYS: 1 to 90 days.")
-if min(
-    REGARD_RETENTION_CONVERSATION_DAYS,
-    REGARD_RETENTION_AUDIT_DAYS,
-    REGARD_RETENTION_OUTBOX_BODY_DAYS,
-    REGARD_RETENTION_EXPORT_DAYS,
-) < 0:
+if (
+    min(
+        REGARD_RETENTION_CONVERSATION_DAYS,
+        REGARD_RETENTION_AUDIT_DAYS,
+        REGARD_RETENTION_OUTBOX_BODY_DAYS,
+        REGARD_RETENTION_EXPORT_DAYS,
+    )
+    < 0
+):
     raise ImproperlyConfigured("REGARD_RETENTION_*_DAYS: whole days, 0 to keep for ever.")
 if 0 < REGARD_RETENTION_EXPORT_DAYS < REGARD_EXPORT_LINK_DAYS:
     # A link that outlives its archive would promise a download that is gone.

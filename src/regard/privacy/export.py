@@ -99,7 +99,9 @@ def export_build(*, export_id: int, now: datetime | None = None) -> DataExport:
     if export.state not in (DataExport.State.QUEUED, DataExport.State.RUNNING, DataExport.State.FAILED):
         return export
     started = now or timezone.now()
-    DataExport.objects.filter(pk=export.pk).update(state=DataExport.State.RUNNING, started_at=started, error="")
+    DataExport.objects.filter(pk=export.pk).update(
+        state=DataExport.State.RUNNING, started_at=started, error=""
+    )
     try:
         data = person_data(customer=export.customer, progress=_progress(export.pk))
         archive = build_archive(data=data, export=export, now=started)
@@ -146,7 +148,9 @@ def build_archive(*, data: PersonData, export: DataExport, now: datetime) -> byt
         "profiles": data.group,
         "generated_at": now.isoformat(),
         "language": export.language,
-        "parts": {name: {"file": f"data/{name}.json", "records": len(rows)} for name, rows in data.parts.items()},
+        "parts": {
+            name: {"file": f"data/{name}.json", "records": len(rows)} for name, rows in data.parts.items()
+        },
         "files": [f.path for f in data.files],
     }
     buffer = io.BytesIO()
@@ -256,14 +260,18 @@ class Download:
 
 def _archive_of(export: DataExport) -> Download:
     if export.state == DataExport.State.EXPIRED:
-        raise Conflict("state: this export's archive was removed when its retention period ended.", field="state")
+        raise Conflict(
+            "state: this export's archive was removed when its retention period ended.", field="state"
+        )
     if export.state != DataExport.State.DONE:
         raise Conflict(f"state: the export is {export.state}, not done yet.", field="state")
     content = DataExport.objects.filter(pk=export.pk).values_list("archive", flat=True).get()
     if content is None:
         raise Conflict("state: this export's archive was removed.", field="state")
     stamp = (export.finished_at or export.created_at).strftime("%Y%m%d")
-    return Download(filename=f"regard-export-{export.customer_id}-{stamp}-{export.pk}.zip", content=bytes(content))
+    return Download(
+        filename=f"regard-export-{export.customer_id}-{stamp}-{export.pk}.zip", content=bytes(content)
+    )
 
 
 def export_download(*, actor: AnyUser, customer_id: int, export_id: int, via: str = "api") -> Download:
@@ -303,7 +311,9 @@ def link_read(token: str) -> tuple[int, int]:
             "token: this download link has expired; ask us for a new one.", field="token", reason="expired"
         ) from None
     except (signing.BadSignature, ValueError, TypeError):
-        raise InvalidInput("token: this download link is not valid (it may be cut short).", field="token") from None
+        raise InvalidInput(
+            "token: this download link is not valid (it may be cut short).", field="token"
+        ) from None
 
 
 def link_url(token: str) -> str:

@@ -93,7 +93,9 @@ def export_detail(request: ApiRequest, customer_id: int, export_id: int) -> Expo
     url_name="export_archive",
     response={200: None},
     summary="Download the export's zip archive (JSON per part, summary.html, attachments)",
-    openapi_extra={"responses": {"200": {"description": "The zip archive", "content": {"application/zip": {}}}}},
+    openapi_extra={
+        "responses": {"200": {"description": "The zip archive", "content": {"application/zip": {}}}}
+    },
 )
 def export_archive(request: ApiRequest, customer_id: int, export_id: int) -> HttpResponse:
     download = services.export_download(

@@ -179,7 +179,10 @@ def _conversations(objects: list[models.Model], rows: list[Row], data: PersonDat
         entry["file"] = path
         message_rows[attachment.message_id]["attachments"].append(entry)
         data.files.append(AttachmentFile(path=path, data=bytes(attachment.data)))
-    surveys = {s.conversation_id: row_of(s, users, leave_out=["token"]) for s in SatisfactionSurvey.objects.filter(conversation_id__in=ids)}
+    surveys = {
+        s.conversation_id: row_of(s, users, leave_out=["token"])
+        for s in SatisfactionSurvey.objects.filter(conversation_id__in=ids)
+    }
     for row in rows:
         row.pop("token", None)  # the chat widget's secret, not data about the person
         row["messages"] = messages.get(row["id"], [])
@@ -188,14 +191,14 @@ def _conversations(objects: list[models.Model], rows: list[Row], data: PersonDat
 
 def _outbox(objects: list[models.Model], rows: list[Row], data: PersonData, users: _Users) -> None:
     """Each message as it read when sent (rendered again from its template), and the gate's decision."""
+    from regard.errors import RegardError
     from regard.outreach.models import Campaign, OutboxMessage
     from regard.outreach.render import MissingData, customer_context, render
 
-    from regard.errors import RegardError
-
-    campaigns = {c.pk: c for c in Campaign.objects.filter(pk__in={o.campaign_id for o in objects if o.campaign_id})}  # type: ignore[attr-defined]
-    for obj, row in zip(objects, rows, strict=True):
-        assert isinstance(obj, OutboxMessage)
+    messages = [obj for obj in objects if isinstance(obj, OutboxMessage)]
+    campaign_ids = {m.campaign_id for m in messages if m.campaign_id}
+    campaigns = {c.pk: c for c in Campaign.objects.filter(pk__in=campaign_ids)}
+    for obj, row in zip(messages, rows, strict=True):
         campaign = campaigns.get(obj.campaign_id) if obj.campaign_id else None
         row["campaign"] = campaign.name if campaign else None
         try:
@@ -270,9 +273,7 @@ NAMED_PARTS: dict[str, Callable[[PersonData, _Users], list[Row]]] = {
 }
 
 
-def person_data(
-    *, customer: Customer, progress: Callable[[int], None] | None = None
-) -> PersonData:
+def person_data(*, customer: Customer, progress: Callable[[int], None] | None = None) -> PersonData:
     """Every part of the archive for ``customer`` and the profiles merged into it."""
     data = PersonData(customer=customer, group=customer_group_ids(customer))
     users = _Users()

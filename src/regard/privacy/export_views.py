@@ -35,14 +35,20 @@ def export_customer_panel(actor: User | AnonymousUser, customer: Customer, group
         return None
     exports = list(DataExport.objects.defer("archive").filter(customer_id=customer.pk)[:3])
     return Panel(
-        key="export", title="Data export", template=PANEL_TEMPLATE, context=_panel_context(customer.pk, exports)
+        key="export",
+        title="Data export",
+        template=PANEL_TEMPLATE,
+        context=_panel_context(customer.pk, exports),
     )
 
 
 def _panel_response(request: HttpRequest, customer_id: int) -> HttpResponse:
     exports = services.export_list(actor=request.user, customer_id=customer_id, limit=3)
     panel = Panel(
-        key="export", title="Data export", template=PANEL_TEMPLATE, context=_panel_context(customer_id, exports)
+        key="export",
+        title="Data export",
+        template=PANEL_TEMPLATE,
+        context=_panel_context(customer_id, exports),
     )
     return render(request, PANEL_TEMPLATE, {"panel": panel})
 

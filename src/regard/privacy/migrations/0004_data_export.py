@@ -6,42 +6,88 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('customers', '0003_formality_labels'),
-        ('privacy', '0003_manager_role'),
+        ("customers", "0003_formality_labels"),
+        ("privacy", "0003_manager_role"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='auditentry',
-            name='action',
-            field=models.CharField(choices=[('read', 'Read'), ('create', 'Create'), ('update', 'Update'), ('merge', 'Merge'), ('unmerge', 'Unmerge'), ('import', 'Import'), ('token', 'Token'), ('export', 'Export'), ('retention', 'Retention')], max_length=16),
+            model_name="auditentry",
+            name="action",
+            field=models.CharField(
+                choices=[
+                    ("read", "Read"),
+                    ("create", "Create"),
+                    ("update", "Update"),
+                    ("merge", "Merge"),
+                    ("unmerge", "Unmerge"),
+                    ("import", "Import"),
+                    ("token", "Token"),
+                    ("export", "Export"),
+                    ("retention", "Retention"),
+                ],
+                max_length=16,
+            ),
         ),
         migrations.CreateModel(
-            name='DataExport',
+            name="DataExport",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('state', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('done', 'Done'), ('failed', 'Failed'), ('expired', 'Expired')], default='queued', max_length=8)),
-                ('progress', models.PositiveSmallIntegerField(default=0)),
-                ('language', models.CharField(blank=True, max_length=35)),
-                ('created_at', models.DateTimeField()),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('archive', models.BinaryField(blank=True, null=True)),
-                ('archive_size', models.PositiveIntegerField(default=0)),
-                ('archive_sha256', models.CharField(blank=True, max_length=64)),
-                ('archive_removed_at', models.DateTimeField(blank=True, null=True)),
-                ('parts', models.JSONField(blank=True, default=dict)),
-                ('error', models.CharField(blank=True, max_length=500)),
-                ('link_sent_at', models.DateTimeField(blank=True, null=True)),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='exports', to='customers.customer')),
-                ('requested_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("done", "Done"),
+                            ("failed", "Failed"),
+                            ("expired", "Expired"),
+                        ],
+                        default="queued",
+                        max_length=8,
+                    ),
+                ),
+                ("progress", models.PositiveSmallIntegerField(default=0)),
+                ("language", models.CharField(blank=True, max_length=35)),
+                ("created_at", models.DateTimeField()),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("archive", models.BinaryField(blank=True, null=True)),
+                ("archive_size", models.PositiveIntegerField(default=0)),
+                ("archive_sha256", models.CharField(blank=True, max_length=64)),
+                ("archive_removed_at", models.DateTimeField(blank=True, null=True)),
+                ("parts", models.JSONField(blank=True, default=dict)),
+                ("error", models.CharField(blank=True, max_length=500)),
+                ("link_sent_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="exports",
+                        to="customers.customer",
+                    ),
+                ),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(fields=['state', 'finished_at'], name='export_state_finished')],
+                "ordering": ["-created_at", "-id"],
+                "indexes": [models.Index(fields=["state", "finished_at"], name="export_state_finished")],
             },
         ),
     ]
