@@ -174,3 +174,27 @@ def test_a_merged_away_id_exports_the_person_it_was_merged_into(make_user: Any, 
     person = everything(make_user(Role.AGENT))
     started = admin_api.post(f"customers/{person.absorbed.pk}/export").json()
     assert started["customer_id"] == person.customer.pk
+
+
+def test_the_service_itself_refuses_a_role_without_the_capability(make_user: Any) -> None:
+    """Pages, the API and tasks all call the service, so the check lives there too (invariant 6)."""
+    from regard.errors import PermissionDenied
+    from regard.privacy.export import export_request
+
+    customer = make_customer()
+    with pytest.raises(PermissionDenied):
+        export_request(actor=make_user(Role.AGENT), customer_id=customer.pk)
+    assert not DataExport.objects.exists()
+
+
+@pytest.mark.parametrize("bad", ["9223372036854775808", "99999999999999999999999"])
+def test_ids_out_of_range_are_4xx_not_500(admin_api: Any, bad: str) -> None:
+    customer = make_customer()
+    for response in (
+        admin_api.post(f"customers/{bad}/export"),
+        admin_api.get(f"customers/{customer.pk}/exports/{bad}"),
+        admin_api.get(f"customers/{bad}/exports"),
+    ):
+        assert 400 <= response.status_code < 500, response.content
+        assert response.json()["field"]
+    assert not DataExport.objects.exists()
