@@ -85,7 +85,7 @@ def test_an_export_of_a_customer_with_data_in_every_app_holds_every_part(
     attachments = [a for c in conversations for m in c["messages"] for a in m["attachments"]]
     assert [a["filename"] for a in attachments] == ["receipt.pdf"]
     assert archive.read(attachments[0]["file"]) == ATTACHMENT_BYTES
-    assert all("token" not in c for c in conversations)
+    assert all(c["token"] for c in conversations)  # the reference the customer was given
     assert any(c["survey"] and c["survey"]["score"] == 2 for c in conversations)
     # Art. 15(1)(c): who in the company read the data, staff named.
     readers = {e["actor_label"] for e in _part(archive, "access_log")}

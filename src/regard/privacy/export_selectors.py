@@ -180,11 +180,11 @@ def _conversations(objects: list[models.Model], rows: list[Row], data: PersonDat
         message_rows[attachment.message_id]["attachments"].append(entry)
         data.files.append(AttachmentFile(path=path, data=bytes(attachment.data)))
     surveys = {
+        # The survey's token is the secret of its answer link, not data about the person.
         s.conversation_id: row_of(s, users, leave_out=["token"])
         for s in SatisfactionSurvey.objects.filter(conversation_id__in=ids)
     }
     for row in rows:
-        row.pop("token", None)  # the chat widget's secret, not data about the person
         row["messages"] = messages.get(row["id"], [])
         row["survey"] = surveys.get(row["id"])
 
