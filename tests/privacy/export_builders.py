@@ -93,4 +93,17 @@ def everything(agent: User, **profile: Any) -> Everything:
 
 
 def run_tasks() -> None:
+    """One pass over the queued export tasks, as `regard worker` runs them, in the test's own
+    connection (the real worker opens its own, which PostgreSQL cannot see inside the test's
+    transaction; ``test_export_pages`` runs the real worker in a transactional test)."""
+    from django_tasks_db.models import DBTaskResult
+
+    from regard.privacy.export import export_build_task
+
+    for result in DBTaskResult.objects.ready().filter(task_path=export_build_task.module_path):
+        result.claim("test")
+        result.set_successful(result.task.call(*result.args_kwargs["args"], **result.args_kwargs["kwargs"]))
+
+
+def run_worker() -> None:
     call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)

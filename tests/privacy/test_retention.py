@@ -186,6 +186,7 @@ def test_a_period_of_zero_keeps_that_kind_for_ever(records: dict[str, Any], sett
     assert AuditEntry.objects.count() == count + 1  # only the run's own entry
 
 
+@pytest.mark.django_db(transaction=True)  # the worker opens its own connections
 def test_the_task_runs_and_schedules_the_next_run_a_day_later(records: dict[str, Any]) -> None:
     from django_tasks_db.models import DBTaskResult
 
