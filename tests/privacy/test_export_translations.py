@@ -43,7 +43,12 @@ def msgids() -> set[str]:
 
 def test_the_strings_are_found() -> None:
     found = msgids()
-    assert {"Your data", "What the archive holds", "Support conversations", "Your data, as you asked"} <= found
+    assert {
+        "Your data",
+        "What the archive holds",
+        "Support conversations",
+        "Your data, as you asked",
+    } <= found
     assert "%(counter)s message" in found
 
 
