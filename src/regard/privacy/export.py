@@ -12,6 +12,7 @@ import hashlib
 import io
 import json
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -83,7 +84,7 @@ def summary_language(language: str) -> str:
 # --- building it ------------------------------------------------------------------------------
 
 
-def _progress(export_id: int) -> Any:
+def _progress(export_id: int) -> Callable[[int], None]:
     def record(percent: int) -> None:
         # Each part's step commits on its own so the API shows progress while the task runs.
         DataExport.objects.filter(pk=export_id).update(progress=min(percent, 99))
