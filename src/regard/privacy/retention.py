@@ -40,16 +40,24 @@ KINDS = (
     Kind(
         "conversation_messages",
         "REGARD_RETENTION_CONVERSATION_DAYS",
-        "texts of messages in resolved or closed conversations with no activity since",
+        "texts of messages in conversations resolved or closed and untouched for over {days} days",
     ),
     Kind(
         "conversation_attachments",
         "REGARD_RETENTION_CONVERSATION_DAYS",
-        "attachments of those messages (the files)",
+        "attachments in conversations resolved or closed and untouched for over {days} days",
     ),
-    Kind("audit_entries", "REGARD_RETENTION_AUDIT_DAYS", "audit log entries"),
-    Kind("outbox_bodies", "REGARD_RETENTION_OUTBOX_BODY_DAYS", "subjects, bodies and data of sent messages"),
-    Kind("export_archives", "REGARD_RETENTION_EXPORT_DAYS", "archives of finished exports"),
+    Kind("audit_entries", "REGARD_RETENTION_AUDIT_DAYS", "audit log entries older than {days} days"),
+    Kind(
+        "outbox_bodies",
+        "REGARD_RETENTION_OUTBOX_BODY_DAYS",
+        "subjects, bodies and template data of messages sent over {days} days ago",
+    ),
+    Kind(
+        "export_archives",
+        "REGARD_RETENTION_EXPORT_DAYS",
+        "archives of exports built (or last sent) over {days} days ago",
+    ),
 )
 
 

@@ -34,4 +34,5 @@ class Command(BaseCommand):
             if keep is None or count is None:
                 self.stdout.write(f"{kind.name}\tkept for ever ({kind.setting}=0)")
             else:
-                self.stdout.write(f"{kind.name}\t{count}\t{verb}: {kind.what}, older than {keep.days} days")
+                what = kind.what.format(days=keep.days)
+                self.stdout.write(f"{kind.name}\t{count}\t{verb} {what} ({kind.setting})")
