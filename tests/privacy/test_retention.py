@@ -199,3 +199,31 @@ def test_the_task_runs_and_schedules_the_next_run_a_day_later(records: dict[str,
     [next_run] = waiting
     assert next_run.run_after is not None
     assert timedelta(hours=23) < next_run.run_after - timezone.now() <= timedelta(days=1)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "named"),
+    [
+        ({"REGARD_RETENTION_AUDIT_DAYS": "-1"}, "REGARD_RETENTION_"),
+        ({"REGARD_EXPORT_LINK_DAYS": "0"}, "REGARD_EXPORT_LINK_DAYS"),
+        # An archive removed before its link expires would break the promise the link made.
+        (
+            {"REGARD_EXPORT_LINK_DAYS": "14", "REGARD_RETENTION_EXPORT_DAYS": "7"},
+            "REGARD_RETENTION_EXPORT_DAYS",
+        ),
+    ],
+)
+def test_settings_that_contradict_themselves_are_refused_at_start(
+    tmp_path: Any, overrides: dict[str, str], named: str
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REGARD_")}
+    env |= {"DJANGO_SETTINGS_MODULE": "regard.config.settings", "REGARD_DATA_DIR": str(tmp_path), **overrides}
+    started = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"], env=env, capture_output=True, text=True
+    )
+    assert started.returncode != 0
+    assert named in started.stderr
