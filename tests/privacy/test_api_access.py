@@ -118,8 +118,9 @@ def test_every_route_answers_403_for_a_role_without_the_capability(
 
 def test_customer_routes_refuse_marketers_and_analysts_and_the_audit_refuses_agents() -> None:
     for method, path in OPERATIONS:
-        if path.startswith("/api/v1/audit") or path.endswith("/erase"):
-            # The audit log, and erasure (Art. 17, cannot be undone), are for admins alone.
+        # The audit log, erasure (Art. 17, cannot be undone) and a person's whole data in one
+        # archive (Art. 15/20) are for admins alone.
+        if path.startswith("/api/v1/audit") or path.endswith("/erase") or "/export" in path:
             assert set(roles_refused(method, path)) == set(Role) - {Role.ADMIN}, path
         elif path.startswith(("/api/v1/customers", "/api/v1/orders", "/api/v1/merges")):
             refused = set(roles_refused(method, path))

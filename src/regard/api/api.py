@@ -18,6 +18,7 @@ from regard.policies.exception_api import exceptions_router
 from regard.policies.promise_api import promises_router
 from regard.privacy.api import router as privacy_router
 from regard.privacy.erasure_api import erasure_router
+from regard.privacy.export_api import export_router
 from regard.support.api import calls_router, conversations_router, webhooks_router
 from regard.support.metrics_api import metrics_router
 
@@ -56,3 +57,4 @@ api.add_router("/customers", customer_insights_router)
 api.add_router("/customers", erasure_router)
 api.add_router("/dashboard", dashboard_router)
 api.add_router("/recovery", recovery_router)
+api.add_router("/customers", export_router)

@@ -308,3 +308,27 @@ if min(REGARD_EXCEPTION_GROUP_THRESHOLD, REGARD_EXCEPTION_GROUP_WINDOW_DAYS) < 1
         "REGARD_EXCEPTION_GROUP_THRESHOLD and REGARD_EXCEPTION_GROUP_WINDOW_DAYS: at least 1;"
         " REGARD_EXCEPTION_DECISION_WORKING_DAYS: 1 to 60."
     )
+
+# Privacy (C7, docs/privacy.md): exports (Art. 15/20) and retention periods, in days.
+# A customer's export link works this long after it is sent.
+REGARD_EXPORT_LINK_DAYS = int(env("REGARD_EXPORT_LINK_DAYS", "7"))
+# Retention: what outlives its period goes at the next run; 0 keeps it for ever.
+REGARD_RETENTION_CONVERSATION_DAYS = int(env("REGARD_RETENTION_CONVERSATION_DAYS", "1095"))
+REGARD_RETENTION_AUDIT_DAYS = int(env("REGARD_RETENTION_AUDIT_DAYS", "730"))
+REGARD_RETENTION_OUTBOX_BODY_DAYS = int(env("REGARD_RETENTION_OUTBOX_BODY_DAYS", "90"))
+REGARD_RETENTION_EXPORT_DAYS = int(env("REGARD_RETENTION_EXPORT_DAYS", "30"))
+if not 1 <= REGARD_EXPORT_LINK_DAYS <= 90:
+    raise ImproperlyConfigured("REGARD_EXPORT_LINK_DAYS: 1 to 90 days.")
+if (
+    min(
+        REGARD_RETENTION_CONVERSATION_DAYS,
+        REGARD_RETENTION_AUDIT_DAYS,
+        REGARD_RETENTION_OUTBOX_BODY_DAYS,
+        REGARD_RETENTION_EXPORT_DAYS,
+    )
+    < 0
+):
+    raise ImproperlyConfigured("REGARD_RETENTION_*_DAYS: whole days, 0 to keep for ever.")
+if 0 < REGARD_RETENTION_EXPORT_DAYS < REGARD_EXPORT_LINK_DAYS:
+    # A link that outlives its archive would promise a download that is gone.
+    raise ImproperlyConfigured("REGARD_RETENTION_EXPORT_DAYS: at least REGARD_EXPORT_LINK_DAYS.")

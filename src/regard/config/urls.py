@@ -16,6 +16,7 @@ urlpatterns = [
     path("support/", include("regard.support.urls")),
     path("policies/", include("regard.policies.urls")),
     path("insights/", include("regard.insights.urls")),
+    path("privacy/exports/", include("regard.privacy.export_views")),
     path("contact/", support_views.contact, name="contact"),
     path("s/<str:token>", survey_views.survey, name="survey"),
     path("demo/shop/", demo_chat.demo_shop, name="demo_shop"),

@@ -16,6 +16,8 @@ class AuditEntry(models.Model):
         IMPORT = "import"
         TOKEN = "token"
         ERASE = "erase"
+        EXPORT = "export"  # Art. 15/20: an export made, downloaded or sent
+        RETENTION = "retention"  # a retention run removed what outlived its period
 
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     # Kept as text so the entry still says who acted after the user is deleted.
@@ -76,3 +78,44 @@ class Tombstone(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}:{self.key_hash[:12]}… (erased {self.erased_at:%Y-%m-%d})"
+
+
+class DataExport(models.Model):
+    """One archive of everything held about a person (GDPR Art. 15 and 20), built by a task.
+
+    The archive lives in the database like support attachments, so any web process can serve
+    it whichever worker built it; retention empties it after ``REGARD_RETENTION_EXPORT_DAYS``.
+    """
+
+    class State(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+        EXPIRED = "expired"  # built, and the archive removed by retention
+
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="exports")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    state = models.CharField(max_length=8, choices=State.choices, default=State.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0)  # percent
+    language = models.CharField(max_length=35, blank=True)  # the summary's language
+    created_at = models.DateTimeField()
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    archive = models.BinaryField(null=True, blank=True)
+    archive_size = models.PositiveIntegerField(default=0)
+    archive_sha256 = models.CharField(max_length=64, blank=True)
+    archive_removed_at = models.DateTimeField(null=True, blank=True)
+    # Part name to number of records, as written into the archive's manifest.
+    parts = models.JSONField(default=dict, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    link_sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["state", "finished_at"], name="export_state_finished")]
+
+    def __str__(self) -> str:
+        return f"export {self.pk} of customer {self.customer_id} ({self.state})"

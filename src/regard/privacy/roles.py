@@ -53,6 +53,7 @@ class Capability(StrEnum):
     MIRROR_READ = "mirror.read"
     DASHBOARD_READ = "dashboard.read"
     RECOVERY_WORK = "recovery.work"
+    CUSTOMER_EXPORT = "customer.export"
 
 
 PERMISSION_MATRIX: dict[Capability, frozenset[Role]] = {
@@ -92,6 +93,9 @@ PERMISSION_MATRIX: dict[Capability, frozenset[Role]] = {
     Capability.MIRROR_READ: frozenset({Role.ADMIN, Role.AGENT, Role.MANAGER}),
     Capability.DASHBOARD_READ: frozenset({Role.ADMIN, Role.MANAGER, Role.ANALYST}),
     Capability.RECOVERY_WORK: frozenset({Role.ADMIN, Role.AGENT, Role.MANAGER}),
+    # Art. 15/20: an export holds everything about a person in one file, so only admins make
+    # one, download it or send the customer its link.
+    Capability.CUSTOMER_EXPORT: frozenset({Role.ADMIN}),
 }
 
 CAPABILITY_DESCRIPTIONS: dict[Capability, str] = {
@@ -128,6 +132,10 @@ CAPABILITY_DESCRIPTIONS: dict[Capability, str] = {
     Capability.MIRROR_READ: "Read the customer mirror: what the company did to one person",
     Capability.DASHBOARD_READ: "Read the service dashboard (aggregates, no personal data)",
     Capability.RECOVERY_WORK: "Claim, work and close items on the recovery worklist",
+    Capability.CUSTOMER_EXPORT: (
+        "Export everything held about a customer (GDPR Art. 15/20), download the archive and"
+        " send the customer a signed download link"
+    ),
 }
 
 

@@ -21,6 +21,7 @@ from regard.customers.models import Customer
 from regard.insights.services.recovery import recovery_kick_off
 from regard.outreach import dkim_keys
 from regard.outreach.demo import outreach_demo_ensure
+from regard.privacy.retention import retention_kick_off
 from regard.privacy.roles import Role
 from regard.privacy.services import user_create
 from regard.support.demo import demo_support_address
@@ -61,6 +62,8 @@ class Command(BaseCommand):
                 self.stdout.write(line)
         # The recovery worklist looks at the records every few minutes from now on (S24).
         recovery_kick_off()
+        # Retention removes what outlived its period once a day (docs/privacy.md).
+        retention_kick_off()
         # The demo signs with a key of its own (made once under the data directory).
         key = dkim_keys.key_load(create=not settings.IS_PRODUCTION)
         url = f"http://{options['host']}:{options['port']}/"
