@@ -141,7 +141,9 @@ def _filters(**overrides: Any) -> Filters:
 
 def _assert_equal(rolled: dict[str, Any], reference: dict[str, Any]) -> None:
     """Counts and rates equal; a percentile is the upper end of the bucket holding the exact one."""
-    for key in ("campaigns", "pressure", "retention"):
+    # Campaigns that sent as many messages come in the reference's database order; ours by name.
+    assert rolled["campaigns"] == sorted(reference["campaigns"], key=lambda c: (-c["sent"], c["campaign"]))
+    for key in ("pressure", "retention"):
         assert rolled[key] == reference[key], key
     for key in ("overall", "channels", "teams", "weeks"):
         ours = rolled[key] if isinstance(rolled[key], list) else [rolled[key]]
@@ -303,8 +305,8 @@ def test_buckets_give_the_percentile_of_the_bucket_holding_the_exact_one() -> No
 
 
 # The dashboard page and API read rollups in a fixed number of queries, however many days.
-API_QUERIES = 16  # token, roles, then 14 reads
-PAGE_QUERIES = 19
+API_QUERIES = 15  # the token, its roles, then 13 reads
+PAGE_QUERIES = 18
 
 
 def test_dashboard_queries_do_not_grow_with_the_period(

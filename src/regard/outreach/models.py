@@ -94,6 +94,8 @@ class OutboxMessage(models.Model):
             models.Index(fields=["customer", "sent_at"], name="outbox_customer_sent"),
             models.Index(fields=["customer", "content_key"], name="outbox_customer_content"),
             models.Index(fields=["campaign", "state"], name="outbox_campaign_state"),
+            # The dashboard's contact pressure and today's campaign sends (C6).
+            models.Index(fields=["sent_at"], name="outbox_sent"),
         ]
 
     def __str__(self) -> str:

@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Min, Sum
+from django.db import connection
+from django.db.models import Count, Min, Q, Sum
+from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from regard.customers.models import Order
@@ -355,47 +357,53 @@ def contact_pressure(filters: Filters, *, threshold: int = 3) -> dict[str, Any]:
 
 
 def retention(filters: Filters) -> dict[str, Any]:
-    """Customers who ordered in the period before and not in this one, by the month they first ordered."""
+    """Customers who ordered in the period before and not in this one, by the month they first ordered.
+
+    One query: per customer who ordered before, the first order ever and the orders in this
+    period, then customers per first month, counted in the database.
+    """
     length = filters.until - filters.since
-    before = set(
-        Order.objects.filter(purchased_at__gte=filters.since - length, purchased_at__lt=filters.since)
-        .order_by()
-        .values_list("customer_id", flat=True)
-        .distinct()
-    )
-    now = set(
-        Order.objects.filter(purchased_at__gte=filters.since, purchased_at__lt=filters.until)
-        .order_by()
-        .values_list("customer_id", flat=True)
-        .distinct()
-    )
-    first_orders = dict(
-        Order.objects.filter(customer_id__in=before)
+    ordered_before = Order.objects.filter(
+        purchased_at__gte=filters.since - length, purchased_at__lt=filters.since
+    ).values("customer_id")
+    per_customer = (
+        Order.objects.filter(customer_id__in=ordered_before)
         .order_by()
         .values("customer_id")
-        .annotate(first=Min("purchased_at"))
-        .values_list("customer_id", "first")
+        .annotate(
+            first_month=TruncMonth(Min("purchased_at"), tzinfo=UTC),
+            again=Count("id", filter=Q(purchased_at__gte=filters.since, purchased_at__lt=filters.until)),
+        )
     )
-    cohorts: dict[str, dict[str, int]] = defaultdict(lambda: {"ordered_before": 0, "ordered_again": 0})
-    for customer_id in before:
-        month = first_orders[customer_id].strftime("%Y-%m")
-        cohorts[month]["ordered_before"] += 1
-        cohorts[month]["ordered_again"] += customer_id in now
+    inner, params = per_customer.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT first_month, COUNT(*), SUM(CASE WHEN again > 0 THEN 1 ELSE 0 END)"
+            f" FROM ({inner}) per_customer GROUP BY first_month",
+            params,
+        )
+        months = [
+            # A month comes back as a datetime (PostgreSQL) or as text (SQLite).
+            (str(month)[:7] if isinstance(month, str) else month.strftime("%Y-%m"), int(n), int(again))
+            for month, n, again in cursor.fetchall()
+        ]
     rows = [
         {
             "cohort": month,
-            **counts,
-            "churned": counts["ordered_before"] - counts["ordered_again"],
-            "retention": round(100 * counts["ordered_again"] / counts["ordered_before"], 1),
+            "ordered_before": n,
+            "ordered_again": again,
+            "churned": n - again,
+            "retention": round(100 * again / n, 1),
         }
-        for month, counts in sorted(cohorts.items())
+        for month, n, again in sorted(months)
     ]
-    retained = len(before & now)
+    before = sum(n for _, n, _ in months)
+    retained = sum(again for _, _, again in months)
     return {
-        "ordered_before": len(before),
+        "ordered_before": before,
         "ordered_again": retained,
-        "churned": len(before) - retained,
-        "retention": round(100 * retained / len(before), 1) if before else None,
+        "churned": before - retained,
+        "retention": round(100 * retained / before, 1) if before else None,
         "cohorts": rows,
     }
 
