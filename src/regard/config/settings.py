@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -199,6 +200,7 @@ else:
 
 # Rate limits (web.ratelimit) count in this cache, so every process shares one count:
 # Redis when REDIS_URL is set, else a table in the main database (created by a migration).
+CACHES: dict[str, dict[str, Any]]
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
