@@ -101,4 +101,6 @@ def _history_ensure(*, now: datetime, seed: int) -> list[str]:
                 sent_at=resolved,
                 answered_at=resolved + timedelta(hours=2),
             )
-    return [f"Service history for the dashboard: {CONVERSATIONS} conversations over {HISTORY_DAYS} days, two teams"]
+    return [
+        f"Service history for the dashboard: {CONVERSATIONS} conversations over {HISTORY_DAYS} days, two teams"
+    ]

@@ -94,7 +94,7 @@ class WorkingClock:
         while not self._ends or self._ends[-1] < until:
             open_at, close_at = next(self._intervals)
             before = self._before[-1] + self._ends[-1] - self._starts[-1] if self._ends else 0
-            self._starts.append(micros(max(open_at, self.start)))
+            self._starts.append(micros(open_at))
             self._ends.append(micros(close_at))
             self._before.append(before)
 
