@@ -9,7 +9,7 @@ unsubscribes that name the campaign message they came from, spam reports, and 50
 × scale over 200 days. Then, in one process under Django (`REGARD_DEBUG=0`):
 
     reference   SELECT count(*) FROM support_conversation, and over the period's rows
-    rollups     dashboard_rollup_build for every closed day with data (what the task does once)
+    rollups     dashboard_rollup_build for every day with data, today up to now (what the task does)
     selector    service_dashboard for the default period (90 days to now): first load, then p50
     page        GET /insights/dashboard/ as a manager: first load, then p50
     raw         the direct computation from the records (tests/insights/dashboard_reference.py)
@@ -330,11 +330,9 @@ def measure(*, raw: bool) -> None:
                 [filters.since, filters.until],
             )
 
-    yesterday = now.date() - timedelta(days=1)
+    today = now.astimezone(UTC).date()
     started = time.perf_counter()
-    days = dashboard_rollup_build(
-        first_day=yesterday - timedelta(days=HISTORY_DAYS), last_day=yesterday, now=now
-    )
+    days = dashboard_rollup_build(first_day=today - timedelta(days=HISTORY_DAYS + 1), last_day=today, now=now)
     built = time.perf_counter() - started
     print(
         f"rollups built for {len(days)} days in {built:.1f} s ({ServiceDay.objects.count():,} service rows)"

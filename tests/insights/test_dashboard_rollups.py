@@ -161,8 +161,8 @@ def _assert_equal(rolled: dict[str, Any], reference: dict[str, Any]) -> None:
 @pytest.mark.parametrize("seed", [3, 8])
 def test_rolled_up_dashboard_equals_the_direct_computation(seed: int) -> None:
     teams = _history(seed)
-    built = dashboard_rollup_build(first_day=FIRST_DAY, last_day=LAST_DAY, now=NOW)
-    assert len(built) == (LAST_DAY - FIRST_DAY).days + 1
+    built = dashboard_rollup_build(first_day=FIRST_DAY, last_day=NOW.date(), now=NOW)
+    assert len(built) == (NOW.date() - FIRST_DAY).days + 1
     assert ServiceDay.objects.exists()
     assert CampaignDay.objects.exists()
     assert PressureDay.objects.exists()
@@ -256,21 +256,37 @@ def test_a_late_reply_makes_its_day_stale_and_the_refresh_rebuilds_it() -> None:
     assert data["overall"]["first_response_p50"] == bucket_upper(bucket_of(exact))
 
 
-def test_the_refresh_rebuilds_recent_days_and_backfills_older_ones_a_few_at_a_time() -> None:
+def test_the_refresh_rebuilds_today_recent_days_and_backfills_older_ones_a_few_at_a_time() -> None:
     rebuilt = dashboard_rollup_refresh(now=NOW)
-    assert rebuilt[-1] == LAST_DAY
-    assert LAST_DAY - timedelta(days=1) in rebuilt
-    assert len(rebuilt) == 2 + 14  # the two recent days and a fortnight of backfill, newest first
+    assert rebuilt[-3:] == [LAST_DAY - timedelta(days=1), LAST_DAY, NOW.date()]
+    assert len(rebuilt) == 3 + 14  # today, the two days before and a fortnight of backfill, newest first
+    assert RollupDay.objects.get(day=NOW.date()).covered_until == NOW
+    assert not PressureDay.objects.filter(day=NOW.date()).exists()  # a week ending now is read live
     again = dashboard_rollup_refresh(now=NOW + timedelta(minutes=5))
-    assert set(again) & set(rebuilt) == {LAST_DAY, LAST_DAY - timedelta(days=1)}
-    assert max(again) == LAST_DAY
+    assert set(again) & set(rebuilt) == {NOW.date(), LAST_DAY, LAST_DAY - timedelta(days=1)}
     assert min(again) < min(rebuilt)
 
 
-def test_only_days_that_are_over_can_be_rolled_up_and_the_range_is_checked() -> None:
-    with pytest.raises(InvalidInput) as today:
-        dashboard_rollup_build(first_day=LAST_DAY, last_day=NOW.date(), now=NOW)
-    assert today.value.field == "last_day"
+def test_today_is_rolled_up_to_the_build_and_what_came_since_is_read_from_the_records() -> None:
+    _history(6)
+    dashboard_rollup_build(first_day=FIRST_DAY, last_day=NOW.date(), now=NOW)
+    later = support_services.conversation_open(
+        customer=make_customer(), channel="phone", subject="x", via="test", now=NOW + timedelta(minutes=3)
+    )
+    Conversation.objects.filter(pk=later.pk).update(first_response_at=NOW + timedelta(minutes=9))
+    filters = _filters(until=NOW + timedelta(minutes=10))
+    data = service_dashboard(actor=_analyst(), filters=filters)
+    assert data["sources"]["from_records"][-1] == [NOW.isoformat(), (NOW + timedelta(minutes=10)).isoformat()]
+    _assert_equal(data, reference_dashboard(filters))
+    # A period that ends before today's build cannot use today's rollup: today is read from the records.
+    earlier = service_dashboard(actor=_analyst(), filters=_filters(until=NOW - timedelta(hours=1)))
+    assert earlier["sources"]["from_records"][-1][0] == "2026-11-20T00:00:00+00:00"
+
+
+def test_a_day_that_has_not_begun_cannot_be_rolled_up_and_the_range_is_checked() -> None:
+    with pytest.raises(InvalidInput) as tomorrow:
+        dashboard_rollup_build(first_day=LAST_DAY, last_day=NOW.date() + timedelta(days=1), now=NOW)
+    assert tomorrow.value.field == "last_day"
     with pytest.raises(InvalidInput) as inverted:
         dashboard_rollup_build(first_day=LAST_DAY, last_day=FIRST_DAY, now=NOW)
     assert inverted.value.field == "last_day"
@@ -314,11 +330,12 @@ def test_the_demo_history_is_rolled_up_and_reads_the_same_as_the_records() -> No
     for _ in range(20):
         make_customer(identifiers=[("email", f"h{unique()}@example.org")])
     lines = dashboard_demo_ensure()
-    assert lines[-1].startswith("Dashboard rollups built for 102 days")
+    assert lines[-1].startswith("Dashboard rollups built for 103 days")
     assert dashboard_demo_ensure() == []  # made once
     filters = dashboard_filters(since=None, until=None)
     data = service_dashboard(actor=_analyst(), filters=filters)
-    assert data["sources"]["rolled_up_days"] >= 89
+    assert data["sources"]["rolled_up_days"] == 91  # the 90 days before and today
+    assert data["sources"]["from_records"][0][0] == data["sources"]["rolled_up_as_of"]
     assert data["overall"]["conversations"] > 50
     _assert_equal(data, reference_dashboard(filters))
 

@@ -38,11 +38,11 @@ def dashboard_demo_ensure(*, now: datetime | None = None, seed: int = 11) -> lis
     lines = _history_ensure(now=now, seed=seed)
     if lines or not RollupDay.objects.exists():
         # Every demo story has written its records by now (this one runs after the mirror's).
-        yesterday = now.astimezone(UTC).date() - timedelta(days=1)
+        today = now.astimezone(UTC).date()
         days = dashboard_rollup_build(
-            first_day=yesterday - timedelta(days=HISTORY_DAYS + 1), last_day=yesterday, now=now
+            first_day=today - timedelta(days=HISTORY_DAYS + 2), last_day=today, now=now
         )
-        lines.append(f"Dashboard rollups built for {len(days)} days (today is read from the records)")
+        lines.append(f"Dashboard rollups built for {len(days)} days (the refresh task keeps today current)")
     return lines
 
 

@@ -64,8 +64,8 @@ class RecoveryItem(models.Model):
 # --- the dashboard's daily rollups (C6, issue 12 §4) ------------------------------------------
 #
 # Rebuilt from the records by `insights.services.rollups`, never counted up as things happen,
-# so they cannot drift: a day is replaced as a whole. Days are UTC dates; a period's partial
-# days and today are computed from the records when the dashboard is read.
+# so they cannot drift: a day is replaced as a whole. Days are UTC dates; today is rolled up
+# to the moment it was built. What a rollup does not cover is read from the records.
 
 
 class RollupDay(models.Model):
@@ -73,6 +73,8 @@ class RollupDay(models.Model):
 
     day = models.DateField(unique=True)
     built_at = models.DateTimeField()
+    # What the rollups cover: the whole day (the next midnight), or today up to when it was built.
+    covered_until = models.DateTimeField()
 
     class Meta:
         ordering = ["day"]
@@ -133,7 +135,9 @@ class CampaignDay(models.Model):
 
 
 class PressureDay(models.Model):
-    """Contact pressure over the 7 days that end with this day (UTC): per-customer message counts."""
+    """Contact pressure over the 7 days that end with this day (UTC): per-customer message counts.
+
+    Only for days that are over: a week that ends now is counted from the outbox."""
 
     day = models.DateField(unique=True)
     # {"messages": customers}: how many customers got exactly that many messages in the week.

@@ -66,7 +66,9 @@ def dashboard_filters(
     """Bad input is refused by name: an inverted or too long period, an unknown team or channel."""
     now = now or timezone.now()
     until = until or now
-    since = since or until - DEFAULT_PERIOD
+    # By default the 90 days before, from the midnight (UTC) that starts the first of them: the
+    # page shows whole days, and whole days are read from the rollups.
+    since = since or midnight((until - DEFAULT_PERIOD).astimezone(UTC).date())
     if since >= until:
         raise InvalidInput("until: must be after since.", field="until")
     if until - since > MAX_PERIOD:
@@ -108,8 +110,13 @@ class Waits:
     def add_rollup(self, count: int, seconds: int, buckets: dict[str, int]) -> None:
         self.count += count
         self.seconds += seconds
-        for index, n in buckets.items():
-            self.buckets[int(index)] += n
+        self.buckets.update({int(index): n for index, n in buckets.items()})
+
+    def merge(self, other: Waits) -> None:
+        self.count += other.count
+        self.seconds += other.seconds
+        self.minutes += other.minutes
+        self.buckets.update(other.buckets)
 
     def percentile(self, share: float, *, from_buckets: bool) -> int | None:
         if not from_buckets:
@@ -134,6 +141,17 @@ class ServiceRow:
     surveys_sent: int = 0
     surveys_answered: int = 0
     score_sum: int = 0
+
+    def merge(self, other: ServiceRow) -> None:
+        self.conversations += other.conversations
+        self.first_response.merge(other.first_response)
+        self.resolution.merge(other.resolution)
+        self.sla_met += other.sla_met
+        self.sla_missed += other.sla_missed
+        self.complaints += other.complaints
+        self.surveys_sent += other.surveys_sent
+        self.surveys_answered += other.surveys_answered
+        self.score_sum += other.score_sum
 
     def as_dict(self, *, from_buckets: bool = False) -> dict[str, Any]:
         judged = self.sla_met + self.sla_missed
@@ -170,24 +188,28 @@ class Plan:
 
 
 def period_plan(filters: Filters) -> Plan:
-    """One query: the rolled-up days inside the period; the rest is read from the records."""
+    """One query: the rolled-up days inside the period; the rest is read from the records.
+
+    A day's rollup serves when the period holds all it covers: from its midnight to the next
+    one, or, for today, to when it was built (what came since is read from the records).
+    """
     since, until = filters.since.astimezone(UTC), filters.until.astimezone(UTC)
     first = since.date() if since == midnight(since.date()) else since.date() + timedelta(days=1)
-    last = until.date() - timedelta(days=1)  # the last day that ends by ``until``
-    built = (
-        dict(RollupDay.objects.filter(day__gte=first, day__lte=last).values_list("day", "built_at"))
-        if first <= last
-        else {}
-    )
+    built = {
+        day: (built_at, covered_until)
+        for day, built_at, covered_until in RollupDay.objects.filter(
+            day__gte=first, day__lte=until.date(), covered_until__lte=until
+        ).values_list("day", "built_at", "covered_until")
+    }
     live: list[Range] = []
     cursor = since
     for day in sorted(built):
         if midnight(day) > cursor:
             live.append((cursor, midnight(day)))
-        cursor = midnight(day + timedelta(days=1))
+        cursor = built[day][1]
     if cursor < until:
         live.append((cursor, until))
-    return Plan(sorted(built), live, min(built.values()) if built else None)
+    return Plan(sorted(built), live, min(b for b, _ in built.values()) if built else None)
 
 
 def service_rows(
@@ -215,23 +237,30 @@ def service_rows(
             rolled = rolled.filter(channel=filters.channel)
         if filters.team is not None:
             rolled = rolled.filter(team=filters.team)
+        # Days of the same channel, team and week are added up first, then spread to the four views.
+        combined: dict[tuple[str, str, str], ServiceRow] = {}
         for day in rolled.values(*ROLLUP_FIELDS, "team__name"):
             from_buckets = from_buckets or bool(day["first_responses"] or day["resolutions"])
-            missed = day["sla_missed"] + sum(1 for due in day["sla_open_due"] if due < until)
-            for row in rows_for(day["channel"], day["team__name"] or "No team", day["week"]):
-                row.conversations += day["conversations"]
-                row.complaints += day["complaints"]
-                row.first_response.add_rollup(
-                    day["first_responses"], day["first_response_seconds"], day["first_response_buckets"]
-                )
-                row.resolution.add_rollup(
-                    day["resolutions"], day["resolution_seconds"], day["resolution_buckets"]
-                )
-                row.sla_met += day["sla_met"]
-                row.sla_missed += missed
-                row.surveys_sent += day["surveys_sent"]
-                row.surveys_answered += day["surveys_answered"]
-                row.score_sum += day["score_sum"]
+            key = (day["channel"], day["team__name"] or "No team", day["week"])
+            row = combined.get(key)
+            if row is None:
+                row = combined[key] = ServiceRow("")
+            row.conversations += day["conversations"]
+            row.complaints += day["complaints"]
+            row.first_response.add_rollup(
+                day["first_responses"], day["first_response_seconds"], day["first_response_buckets"]
+            )
+            row.resolution.add_rollup(
+                day["resolutions"], day["resolution_seconds"], day["resolution_buckets"]
+            )
+            row.sla_met += day["sla_met"]
+            row.sla_missed += day["sla_missed"] + sum(1 for due in day["sla_open_due"] if due < until)
+            row.surveys_sent += day["surveys_sent"]
+            row.surveys_answered += day["surveys_answered"]
+            row.score_sum += day["score_sum"]
+        for key, part in combined.items():
+            for row in rows_for(*key):
+                row.merge(part)
     for measured in conversations_measured(plan.live, channel=filters.channel, team=filters.team):
         missed = measured.sla_missed + sum(1 for due in measured.sla_open_due if due < until)
         for row in rows_for(measured.channel, measured.team_label, measured.week):

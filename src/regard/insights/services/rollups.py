@@ -4,14 +4,14 @@ A day is rebuilt as a whole — its rows deleted and written again from the conv
 surveys, outbox rows, consent events and feedback reports of that day — never counted up
 as things happen, so a rollup cannot drift from the records. What keeps them fresh:
 
-- every ``REFRESH_EVERY`` a task rebuilds the last ``RECENT_DAYS`` closed days (late
-  replies, survey answers, spam reports land there), every day whose conversations changed
-  since it was built (the support services stamp ``updated_at`` on every change: a reply,
-  a resolution, a reassignment, a new SLA target) or whose survey was sent or answered
-  since, and up to
-  ``BACKFILL_PER_RUN`` older days not rolled up yet, newest first;
-- today is never rolled up: the dashboard reads it from the records, and so any day not
-  built yet.
+- every ``REFRESH_EVERY`` a task rebuilds today (up to that moment) and the last
+  ``RECENT_DAYS`` days that are over (late replies, survey answers, spam reports land
+  there), every day whose conversations changed since it was built (the support services
+  stamp ``updated_at`` on every change: a reply, a resolution, a reassignment, a new SLA
+  target) or whose survey was sent or answered since, and up to ``BACKFILL_PER_RUN`` older
+  days not rolled up yet, newest first;
+- what a rollup does not cover — today since its last build, days not built yet, a period's
+  partial days — the dashboard reads from the records.
 """
 
 from __future__ import annotations
@@ -44,12 +44,12 @@ BACKFILL_PER_RUN = 14
 KEEP_DAYS = MAX_PERIOD.days + 1
 
 
-def _service_rows(day: date) -> list[ServiceDay]:
+def _service_rows(day: date, covered_until: datetime) -> list[ServiceDay]:
     rows: dict[tuple[str, int | None, str], ServiceDay] = {}
     buckets: dict[tuple[str, int | None, str], tuple[Counter[int], Counter[int]]] = defaultdict(
         lambda: (Counter(), Counter())
     )
-    for measured in conversations_measured([(midnight(day), midnight(day + timedelta(days=1)))]):
+    for measured in conversations_measured([(midnight(day), covered_until)]):
         key = (measured.channel, measured.team_id, measured.week)
         row = rows.get(key)
         if row is None:
@@ -91,30 +91,31 @@ def _service_rows(day: date) -> list[ServiceDay]:
 def dashboard_rollup_build(*, first_day: date, last_day: date, now: datetime | None = None) -> list[date]:
     """Rebuild the rollups of the days from ``first_day`` to ``last_day`` (UTC), in one transaction.
 
-    Only days that are over can be rolled up; today stays with the records.
+    Today is rolled up to ``now``; a day that has not begun cannot be.
     """
     now = now or timezone.now()
     if last_day < first_day:
         raise InvalidInput("last_day: must not be before first_day.", field="last_day")
-    if midnight(last_day + timedelta(days=1)) > now:
-        raise InvalidInput("last_day: only days that are over can be rolled up.", field="last_day")
+    if midnight(last_day) > now:
+        raise InvalidInput("last_day: a day that has not begun cannot be rolled up.", field="last_day")
     if (last_day - first_day).days >= KEEP_DAYS:
         raise InvalidInput(f"first_day: at most {KEEP_DAYS} days at once.", field="first_day")
     days = list(days_between(first_day, last_day))
+    covered = {day: min(now, midnight(day + timedelta(days=1))) for day in days}
     # Lock the days' markers first: two builds of the same days wait for each other.
     list(RollupDay.objects.select_for_update().filter(day__gte=first_day, day__lte=last_day))
     for model in (ServiceDay, CampaignDay, PressureDay, RollupDay):
         model.objects.filter(day__gte=first_day, day__lte=last_day).delete()
-    ServiceDay.objects.bulk_create([row for day in days for row in _service_rows(day)], batch_size=500)
-    start, end = midnight(first_day), midnight(last_day + timedelta(days=1))
+    ServiceDay.objects.bulk_create(
+        [row for day in days for row in _service_rows(day, covered[day])], batch_size=500
+    )
+    counts = campaign_counts([(midnight(first_day), covered[last_day])], by_day=True)
     CampaignDay.objects.bulk_create(
         [
             CampaignDay(
                 day=day, campaign_id=campaign, sent=sent, unsubscribes=unsubscribed, spam_complaints=spam
             )
-            for (day, campaign), (sent, unsubscribed, spam) in campaign_counts(
-                [(start, end)], by_day=True
-            ).items()
+            for (day, campaign), (sent, unsubscribed, spam) in counts.items()
             if day is not None
         ],
         batch_size=500,
@@ -122,6 +123,8 @@ def dashboard_rollup_build(*, first_day: date, last_day: date, now: datetime | N
     pressure_rows = []
     for day in days:
         week_end = midnight(day + timedelta(days=1))
+        if covered[day] < week_end:
+            continue  # a week that ends now is counted from the outbox when it is read
         pressure = pressure_counts(week_end - timedelta(days=7), week_end)
         pressure_rows.append(
             PressureDay(
@@ -133,7 +136,9 @@ def dashboard_rollup_build(*, first_day: date, last_day: date, now: datetime | N
             )
         )
     PressureDay.objects.bulk_create(pressure_rows)
-    RollupDay.objects.bulk_create([RollupDay(day=day, built_at=now) for day in days])
+    RollupDay.objects.bulk_create(
+        [RollupDay(day=day, built_at=now, covered_until=covered[day]) for day in days]
+    )
     return days
 
 
@@ -163,14 +168,14 @@ def _changed_days(built: dict[date, datetime], since: datetime) -> set[date]:
 
 
 def dashboard_rollup_refresh(*, now: datetime | None = None) -> list[date]:
-    """What the task does each time: recent days, changed days, then some days never built."""
+    """What the task does each time: today and recent days, changed days, then some days never built."""
     now = now or timezone.now()
-    yesterday = now.astimezone(UTC).date() - timedelta(days=1)
-    oldest = yesterday - timedelta(days=KEEP_DAYS - 1)
+    today = now.astimezone(UTC).date()
+    oldest = today - timedelta(days=KEEP_DAYS)
     built = dict(RollupDay.objects.filter(day__gte=oldest).values_list("day", "built_at"))
-    wanted = {yesterday - timedelta(days=n) for n in range(RECENT_DAYS)}
+    wanted = {today - timedelta(days=n) for n in range(RECENT_DAYS + 1)}
     wanted |= _changed_days(built, midnight(oldest))
-    never = [day for day in days_between(oldest, yesterday) if day not in built and day not in wanted]
+    never = [day for day in days_between(oldest, today) if day not in built and day not in wanted]
     wanted |= set(sorted(never, reverse=True)[:BACKFILL_PER_RUN])
     done: list[date] = []
     # Each run of consecutive days in a transaction of its own: a long backfill holds no lock for long.
