@@ -374,3 +374,20 @@ def _agent() -> Any:
     from regard.privacy.services import user_create
 
     return user_create(username=f"agent{unique()}", password=None, roles=[Role.AGENT])
+
+
+def test_the_rollup_command_rebuilds_a_range_and_refuses_bad_input_by_name() -> None:
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    out = StringIO()
+    call_command("rollup", "--first-day", "2026-11-01", "--last-day", "2026-11-03", stdout=out)
+    assert out.getvalue().strip() == "rolled up 3 day(s): 2026-11-01 to 2026-11-03"
+    assert RollupDay.objects.count() == 3
+    with pytest.raises(CommandError, match="last_day"):
+        call_command("rollup", "--first-day", "2026-11-03", "--last-day", "2026-11-01")
+    with pytest.raises(CommandError, match="go together"):
+        call_command("rollup", "--first-day", "2026-11-03")
+    call_command("rollup", stdout=out)
+    assert "rolled up 17 day(s)" in out.getvalue()
