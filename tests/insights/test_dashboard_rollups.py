@@ -391,3 +391,25 @@ def test_the_rollup_command_rebuilds_a_range_and_refuses_bad_input_by_name() -> 
         call_command("rollup", "--first-day", "2026-11-03")
     call_command("rollup", stdout=out)
     assert "rolled up 17 day(s)" in out.getvalue()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_the_dashboard_reads_one_snapshot() -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    dashboard_rollup_build(first_day=FIRST_DAY, last_day=LAST_DAY, now=NOW)
+    analyst = _analyst()
+    with CaptureQueriesContext(connection) as captured:
+        data = service_dashboard(actor=analyst, filters=_filters())
+    assert data["sources"]["rolled_up_days"] > 0
+    snapshot = [q["sql"] for q in captured.captured_queries if "ISOLATION LEVEL" in q["sql"]]
+    # PostgreSQL is asked for one snapshot before the first read; SQLite's transaction is one.
+    assert len(snapshot) == (1 if connection.vendor == "postgresql" else 0)
+    if snapshot:
+        assert (
+            captured.captured_queries.index(
+                next(q for q in captured.captured_queries if q["sql"] == snapshot[0])
+            )
+            == 1
+        )

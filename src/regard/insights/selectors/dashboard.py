@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Count, Min, Q, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
@@ -439,6 +439,18 @@ def retention(filters: Filters) -> dict[str, Any]:
 
 def service_dashboard(*, actor: AnyUser, filters: Filters) -> dict[str, Any]:
     access.require(actor, Capability.DASHBOARD_READ)
+    outermost = not connection.in_atomic_block
+    with transaction.atomic(savepoint=False):
+        if outermost and connection.vendor == "postgresql":
+            # One snapshot for every read: a rollup rebuilt between two of them (today's, say)
+            # would otherwise be counted beside what the plan reads from the records. (SQLite's
+            # read transaction is one snapshot already.)
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        return _service_dashboard(filters)
+
+
+def _service_dashboard(filters: Filters) -> dict[str, Any]:
     plan = period_plan(filters)
     overall, channels, teams, weeks, from_buckets = service_rows(filters, plan)
     return {
