@@ -404,12 +404,6 @@ def test_outside_a_transaction_the_dashboard_reads_one_snapshot() -> None:
         data = service_dashboard(actor=analyst, filters=_filters())
     assert data["sources"]["rolled_up_days"] > 0
     snapshot = [q["sql"] for q in captured.captured_queries if "ISOLATION LEVEL" in q["sql"]]
-    # PostgreSQL is asked for one snapshot before the first read; SQLite's transaction is one.
+    # PostgreSQL is asked for one snapshot (it refuses the statement after a read in the same
+    # transaction, so passing means it came first); SQLite's read transaction is one already.
     assert len(snapshot) == (1 if connection.vendor == "postgresql" else 0)
-    if snapshot:
-        assert (
-            captured.captured_queries.index(
-                next(q for q in captured.captured_queries if q["sql"] == snapshot[0])
-            )
-            == 1
-        )
