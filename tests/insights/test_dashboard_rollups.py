@@ -407,3 +407,18 @@ def test_outside_a_transaction_the_dashboard_reads_one_snapshot() -> None:
     # PostgreSQL is asked for one snapshot (it refuses the statement after a read in the same
     # transaction, so passing means it came first); SQLite's read transaction is one already.
     assert len(snapshot) == (1 if connection.vendor == "postgresql" else 0)
+
+
+def test_a_change_stamped_just_before_a_build_is_looked_at_again() -> None:
+    monday, tuesday = datetime(2026, 11, 16, 10, 0, tzinfo=UTC), datetime(2026, 11, 17, 10, 0, tzinfo=UTC)
+    for opened in (monday, tuesday):
+        support_services.conversation_open(
+            customer=make_customer(), channel="chat", subject="x", via="test", now=opened
+        )
+    # Stamped a minute before the build (it may have committed after the build read), and ten minutes before.
+    Conversation.objects.filter(created_at=monday).update(updated_at=NOW - timedelta(minutes=1))
+    Conversation.objects.filter(created_at=tuesday).update(updated_at=NOW - timedelta(minutes=10))
+    dashboard_rollup_build(first_day=date(2026, 11, 16), last_day=LAST_DAY, now=NOW)
+    rebuilt = dashboard_rollup_refresh(now=NOW + timedelta(minutes=5))
+    assert date(2026, 11, 16) in rebuilt
+    assert date(2026, 11, 17) not in rebuilt

@@ -40,6 +40,8 @@ from regard.support.models import Conversation, SatisfactionSurvey
 REFRESH_EVERY = timedelta(minutes=5)
 RECENT_DAYS = 2
 BACKFILL_PER_RUN = 14
+# Longer than a support service's transaction takes to commit.
+IN_FLIGHT = timedelta(minutes=2)
 # Far enough back for the longest period the dashboard allows.
 KEEP_DAYS = MAX_PERIOD.days + 1
 
@@ -143,10 +145,14 @@ def dashboard_rollup_build(*, first_day: date, last_day: date, now: datetime | N
 
 
 def _changed_days(built: dict[date, datetime], since: datetime) -> set[date]:
-    """Rolled-up days with a conversation or survey that changed after the day was built."""
+    """Rolled-up days with a conversation or survey that changed after the day was built.
+
+    A change stamped shortly before a build may have committed after the build read the
+    records: changes up to ``IN_FLIGHT`` before a build count as after it.
+    """
     if not built:
         return set()
-    oldest = min(built.values())
+    oldest = min(built.values()) - IN_FLIGHT
     moments: list[tuple[datetime, datetime | None]] = list(
         Conversation.objects.filter(created_at__gte=since, updated_at__gt=oldest)
         .order_by()
@@ -162,7 +168,7 @@ def _changed_days(built: dict[date, datetime], since: datetime) -> set[date]:
     changed = set()
     for created_at, changed_at in moments:
         day = created_at.astimezone(UTC).date()
-        if day in built and changed_at is not None and changed_at > built[day]:
+        if day in built and changed_at is not None and changed_at > built[day] - IN_FLIGHT:
             changed.add(day)
     return changed
 
