@@ -7,8 +7,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("insights", "0001_initial"),
-        ("outreach", "0005_outbox_sent_index"),
-        ("support", "0009_conversation_created_index"),
+        ("outreach", "0004_campaign_cancel_journey_reentry"),
+        ("support", "0008_notification_exception_due"),
     ]
 
     operations = [
