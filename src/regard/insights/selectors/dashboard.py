@@ -11,6 +11,7 @@ of the bucket holding the exact figure, at most 10% above it. No names: analysts
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -254,7 +255,8 @@ def service_rows(
                 day["resolutions"], day["resolution_seconds"], day["resolution_buckets"]
             )
             row.sla_met += day["sla_met"]
-            row.sla_missed += day["sla_missed"] + sum(1 for due in day["sla_open_due"] if due < until)
+            # Sorted when built: the targets due before the period's end are missed.
+            row.sla_missed += day["sla_missed"] + bisect_left(day["sla_open_due"], until)
             row.surveys_sent += day["surveys_sent"]
             row.surveys_answered += day["surveys_answered"]
             row.score_sum += day["score_sum"]
