@@ -209,10 +209,11 @@ def dashboard_rollup_task() -> int:
     from django_tasks_db.models import DBTaskResult
 
     now = timezone.now()
-    built = dashboard_rollup_refresh(now=now)
+    # The next run is booked first: a refresh that fails (two builds of a new day at once, say)
+    # must not end the chain.
     if not DBTaskResult.objects.filter(task_path=dashboard_rollup_task.module_path, status="READY").exists():
         dashboard_rollup_task.using(run_after=now + REFRESH_EVERY).enqueue()
-    return len(built)
+    return len(dashboard_rollup_refresh(now=now))
 
 
 def dashboard_rollup_kick_off(*, now: datetime | None = None) -> None:
