@@ -94,6 +94,14 @@ class OutboxMessage(models.Model):
             models.Index(fields=["customer", "sent_at"], name="outbox_customer_sent"),
             models.Index(fields=["customer", "content_key"], name="outbox_customer_content"),
             models.Index(fields=["campaign", "state"], name="outbox_campaign_state"),
+            # The dashboard's contact pressure and today's campaign sends (C6): what was sent
+            # when, with what those figures group by, so PostgreSQL need not visit the rows.
+            models.Index(
+                fields=["sent_at"],
+                include=["customer", "campaign", "journey", "kind"],
+                condition=models.Q(state="sent"),
+                name="outbox_sent",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -177,6 +177,8 @@ class Conversation(models.Model):
             models.Index(fields=["status", "-updated_at"], name="conversation_status_recent"),
             models.Index(fields=["customer", "-created_at"], name="conversation_customer_recent"),
             models.Index(fields=["assignee", "status"], name="conversation_assignee_status"),
+            # The dashboard reads today and a period's partial days from here (C6).
+            models.Index(fields=["created_at"], name="conversation_created"),
         ]
 
     def __str__(self) -> str:

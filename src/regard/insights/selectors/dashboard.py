@@ -1,32 +1,47 @@
 """The service dashboard: how the company treats people, in aggregates only (C6, S9, S21).
 
-Every figure is computed from the records — conversations and their messages, survey
-answers, outbox rows, consent events, feedback reports, orders — for the period asked,
-so nothing can drift from what happened. No names: analysts read it too.
+Every figure comes from the records — conversations and their messages, survey answers,
+outbox rows, consent events, feedback reports, orders — for the period asked. Whole days
+that are over are read from the daily rollups (`insights.services.rollups`), which are
+rebuilt from those records and never counted up, so they cannot drift; today, the partial
+days at a period's edges and days not rolled up yet are read from the records themselves.
+Percentiles over rolled-up days come from fixed buckets (`insights.buckets`): the upper end
+of the bucket holding the exact figure, at most 10% above it. No names: analysts read it too.
 """
 
 from __future__ import annotations
 
-import statistics
+from bisect import bisect_left
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, Min, Q
+from django.db import connection, transaction
+from django.db.models import Count, Min, Q, Sum
+from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
-from regard.consent.models import ConsentEvent
 from regard.customers.models import Order
 from regard.errors import InvalidInput
-from regard.outreach.models import Campaign, InboundFeedback, OutboxMessage
+from regard.insights.buckets import bucket_percentile, bucketed
+from regard.insights.models import CampaignDay, PressureDay, RollupDay, ServiceDay
+from regard.insights.selectors.dashboard_records import (
+    Pressure,
+    Range,
+    Wait,
+    campaign_counts,
+    conversations_measured,
+    micros,
+    midnight,
+    pressure_counts,
+)
+from regard.outreach.models import Campaign
 from regard.privacy import access
 from regard.privacy.access import AnyUser
 from regard.privacy.roles import Capability
-from regard.support.models import Conversation, SatisfactionSurvey, Team
-from regard.support.sla import calendar_for
-from regard.support.working_time import WorkingCalendar, working_minutes_between
+from regard.support.models import Conversation, Team
 
 MAX_PERIOD = timedelta(days=366)
 DEFAULT_PERIOD = timedelta(days=90)
@@ -52,7 +67,9 @@ def dashboard_filters(
     """Bad input is refused by name: an inverted or too long period, an unknown team or channel."""
     now = now or timezone.now()
     until = until or now
-    since = since or until - DEFAULT_PERIOD
+    # By default the 90 days before, from the midnight (UTC) that starts the first of them: the
+    # page shows whole days, and whole days are read from the rollups.
+    since = since or midnight((until - DEFAULT_PERIOD).astimezone(UTC).date())
     if since >= until:
         raise InvalidInput("until: must be after since.", field="until")
     if until - since > MAX_PERIOD:
@@ -77,267 +94,382 @@ def percentile(values: list[int], share: float) -> int | None:
 
 
 @dataclass
+class Waits:
+    """Waits of one kind for one row: exact minutes from the records, bucket counts from rollups."""
+
+    count: int = 0
+    seconds: int = 0
+    minutes: list[int] = field(default_factory=list)
+    buckets: Counter[int] = field(default_factory=Counter)
+
+    def add(self, wait: Wait | None) -> None:
+        if wait is not None:
+            self.count += 1
+            self.seconds += wait.seconds
+            self.minutes.append(wait.minutes)
+
+    def add_rollup(self, count: int, seconds: int, buckets: dict[str, int]) -> None:
+        self.count += count
+        self.seconds += seconds
+        self.buckets.update({int(index): n for index, n in buckets.items()})
+
+    def merge(self, other: Waits) -> None:
+        self.count += other.count
+        self.seconds += other.seconds
+        self.minutes += other.minutes
+        self.buckets.update(other.buckets)
+
+    def percentile(self, share: float, *, from_buckets: bool) -> int | None:
+        if not from_buckets:
+            return percentile(self.minutes, share)
+        return bucket_percentile(self.buckets + bucketed(self.minutes), share)
+
+    def mean(self) -> float | None:
+        return round(self.seconds / self.count / 60, 1) if self.count else None
+
+
+@dataclass
 class ServiceRow:
     """One channel's or team's service, side by side with the others (S21)."""
 
     label: str
     conversations: int = 0
-    first_response_minutes: list[int] = field(default_factory=list)
-    resolution_minutes: list[int] = field(default_factory=list)
+    first_response: Waits = field(default_factory=Waits)
+    resolution: Waits = field(default_factory=Waits)
     sla_met: int = 0
     sla_missed: int = 0
     complaints: int = 0
-    scores: list[int] = field(default_factory=list)
     surveys_sent: int = 0
+    surveys_answered: int = 0
+    score_sum: int = 0
 
-    def as_dict(self) -> dict[str, Any]:
+    def merge(self, other: ServiceRow) -> None:
+        self.conversations += other.conversations
+        self.first_response.merge(other.first_response)
+        self.resolution.merge(other.resolution)
+        self.sla_met += other.sla_met
+        self.sla_missed += other.sla_missed
+        self.complaints += other.complaints
+        self.surveys_sent += other.surveys_sent
+        self.surveys_answered += other.surveys_answered
+        self.score_sum += other.score_sum
+
+    def as_dict(self, *, from_buckets: bool = False) -> dict[str, Any]:
         judged = self.sla_met + self.sla_missed
+        first, resolution = self.first_response, self.resolution
         return {
             "label": self.label,
             "conversations": self.conversations,
-            "first_response_p50": percentile(self.first_response_minutes, 0.5),
-            "first_response_p90": percentile(self.first_response_minutes, 0.9),
-            "resolution_p50": percentile(self.resolution_minutes, 0.5),
-            "resolution_p90": percentile(self.resolution_minutes, 0.9),
+            "first_response_p50": first.percentile(0.5, from_buckets=from_buckets),
+            "first_response_p90": first.percentile(0.9, from_buckets=from_buckets),
+            "resolution_p50": resolution.percentile(0.5, from_buckets=from_buckets),
+            "resolution_p90": resolution.percentile(0.9, from_buckets=from_buckets),
             "sla_attainment": round(100 * self.sla_met / judged, 1) if judged else None,
             "complaint_rate": round(100 * self.complaints / self.conversations, 1)
             if self.conversations
             else None,
-            "satisfaction": round(statistics.mean(self.scores), 2) if self.scores else None,
-            "survey_response_rate": round(100 * len(self.scores) / self.surveys_sent, 1)
+            "satisfaction": round(self.score_sum / self.surveys_answered, 2)
+            if self.surveys_answered
+            else None,
+            "survey_response_rate": round(100 * self.surveys_answered / self.surveys_sent, 1)
             if self.surveys_sent
             else None,
+            "first_response_mean": first.mean(),
+            "resolution_mean": resolution.mean(),
         }
 
 
-def _met(done: datetime | None, due: datetime | None, until: datetime) -> bool | None:
-    if due is None:
-        return None
-    if done is not None:
-        return done <= due
-    return False if due < until else None
+@dataclass(frozen=True)
+class Plan:
+    """Which parts of a period come from the rollups and which from the records."""
+
+    days: list[date]  # whole UTC days inside the period that are rolled up
+    live: list[Range]  # everything else: the period's partial days, today, days not built yet
+    built_at: datetime | None  # when the oldest of those days was built
+
+
+def period_plan(filters: Filters) -> Plan:
+    """One query: the rolled-up days inside the period; the rest is read from the records.
+
+    A day's rollup serves when the period holds all it covers: from its midnight to the next
+    one, or, for today, to when it was built (what came since is read from the records).
+    """
+    since, until = filters.since.astimezone(UTC), filters.until.astimezone(UTC)
+    first = since.date() if since == midnight(since.date()) else since.date() + timedelta(days=1)
+    built = {
+        day: (built_at, covered_until)
+        for day, built_at, covered_until in RollupDay.objects.filter(
+            day__gte=first, day__lte=until.date(), covered_until__lte=until
+        ).values_list("day", "built_at", "covered_until")
+    }
+    live: list[Range] = []
+    cursor = since
+    for day in sorted(built):
+        if midnight(day) > cursor:
+            live.append((cursor, midnight(day)))
+        cursor = built[day][1]
+    if cursor < until:
+        live.append((cursor, until))
+    return Plan(sorted(built), live, min(b for b, _ in built.values()) if built else None)
 
 
 def service_rows(
-    filters: Filters,
-) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
-    """(all, per channel, per team, per week) from the conversations opened in the period."""
-    conversations = Conversation.objects.filter(created_at__gte=filters.since, created_at__lt=filters.until)
-    if filters.channel:
-        conversations = conversations.filter(channel=filters.channel)
-    if filters.team is not None:
-        conversations = conversations.filter(team=filters.team)
-    conversations = conversations.select_related("team").only(
-        "channel",
-        "kind",
-        "created_at",
-        "first_response_at",
-        "resolved_at",
-        "first_response_due_at",
-        "resolution_due_at",
-        "team__name",
-        "team__slug",
-        "team__time_zone",
-        "team__country",
-        "team__business_hours",
-    )
-    surveys = {
-        s.conversation_id: s
-        for s in SatisfactionSurvey.objects.filter(conversation__in=conversations).only(
-            "conversation_id", "score", "sent_at", "answered_at"
-        )
-    }
+    filters: Filters, plan: Plan
+) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]], bool]:
+    """(all, per channel, per team, per week, from buckets?) for the conversations opened in the period."""
     overall = ServiceRow("All")
     by_channel: dict[str, ServiceRow] = {}
     by_team: dict[str, ServiceRow] = {}
     by_week: dict[str, ServiceRow] = {}
-    calendars: dict[int | None, WorkingCalendar] = {}
-    for conversation in conversations.iterator(chunk_size=2000):
-        calendar = calendars.get(conversation.team_id)
-        if calendar is None:
-            calendar = calendars[conversation.team_id] = calendar_for(conversation.team)
-        week = conversation.created_at.astimezone(calendar.zone).strftime("%G-W%V")
-        rows = [
+    until = micros(filters.until)
+
+    def rows_for(channel: str, team: str, week: str) -> tuple[ServiceRow, ...]:
+        return (
             overall,
-            by_channel.setdefault(conversation.channel, ServiceRow(conversation.channel)),
-            by_team.setdefault(
-                conversation.team.name if conversation.team else "No team",
-                ServiceRow(conversation.team.name if conversation.team else "No team"),
-            ),
+            by_channel.setdefault(channel, ServiceRow(channel)),
+            by_team.setdefault(team, ServiceRow(team)),
             by_week.setdefault(week, ServiceRow(week)),
-        ]
-        first = (
-            working_minutes_between(conversation.created_at, conversation.first_response_at, calendar)
-            if conversation.first_response_at
-            else None
         )
-        resolved = (
-            working_minutes_between(conversation.created_at, conversation.resolved_at, calendar)
-            if conversation.resolved_at
-            else None
-        )
-        verdicts = [
-            _met(conversation.first_response_at, conversation.first_response_due_at, filters.until),
-            _met(conversation.resolved_at, conversation.resolution_due_at, filters.until),
-        ]
-        survey = surveys.get(conversation.pk)
-        for row in rows:
+
+    from_buckets = False
+    if plan.days:
+        rolled = ServiceDay.objects.filter(day__in=plan.days)
+        if filters.channel:
+            rolled = rolled.filter(channel=filters.channel)
+        if filters.team is not None:
+            rolled = rolled.filter(team=filters.team)
+        # Days of the same channel, team and week are added up first, then spread to the four views.
+        combined: dict[tuple[str, str, str], ServiceRow] = {}
+        for day in rolled.values(*ROLLUP_FIELDS, "team__name"):
+            from_buckets = from_buckets or bool(day["first_responses"] or day["resolutions"])
+            key = (day["channel"], day["team__name"] or "No team", day["week"])
+            row = combined.get(key)
+            if row is None:
+                row = combined[key] = ServiceRow("")
+            row.conversations += day["conversations"]
+            row.complaints += day["complaints"]
+            row.first_response.add_rollup(
+                day["first_responses"], day["first_response_seconds"], day["first_response_buckets"]
+            )
+            row.resolution.add_rollup(
+                day["resolutions"], day["resolution_seconds"], day["resolution_buckets"]
+            )
+            row.sla_met += day["sla_met"]
+            # Sorted when built: the targets due before the period's end are missed.
+            row.sla_missed += day["sla_missed"] + bisect_left(day["sla_open_due"], until)
+            row.surveys_sent += day["surveys_sent"]
+            row.surveys_answered += day["surveys_answered"]
+            row.score_sum += day["score_sum"]
+        for key, part in combined.items():
+            for row in rows_for(*key):
+                row.merge(part)
+    for measured in conversations_measured(plan.live, channel=filters.channel, team=filters.team):
+        missed = measured.sla_missed + sum(1 for due in measured.sla_open_due if due < until)
+        for row in rows_for(measured.channel, measured.team_label, measured.week):
             row.conversations += 1
-            if first is not None:
-                row.first_response_minutes.append(first)
-            if resolved is not None:
-                row.resolution_minutes.append(resolved)
-            row.sla_met += sum(1 for v in verdicts if v is True)
-            row.sla_missed += sum(1 for v in verdicts if v is False)
-            row.complaints += conversation.kind == Conversation.Kind.COMPLAINT
-            if survey is not None and survey.sent_at is not None:
+            row.complaints += measured.complaint
+            row.first_response.add(measured.first_response)
+            row.resolution.add(measured.resolution)
+            row.sla_met += measured.sla_met
+            row.sla_missed += missed
+            if measured.survey_sent:
                 row.surveys_sent += 1
-                if survey.score is not None:
-                    row.scores.append(survey.score)
+                if measured.score is not None:
+                    row.surveys_answered += 1
+                    row.score_sum += measured.score
+
+    def listed(rows: dict[str, ServiceRow]) -> list[dict[str, Any]]:
+        return [r.as_dict(from_buckets=from_buckets) for r in sorted(rows.values(), key=lambda r: r.label)]
+
     return (
-        overall.as_dict(),
-        [r.as_dict() for r in sorted(by_channel.values(), key=lambda r: r.label)],
-        [r.as_dict() for r in sorted(by_team.values(), key=lambda r: r.label)],
-        [r.as_dict() for r in sorted(by_week.values(), key=lambda r: r.label)],
+        overall.as_dict(from_buckets=from_buckets),
+        listed(by_channel),
+        listed(by_team),
+        listed(by_week),
+        from_buckets,
     )
 
 
-def campaign_rates(filters: Filters) -> list[dict[str, Any]]:
+ROLLUP_FIELDS = (
+    "channel",
+    "week",
+    "conversations",
+    "complaints",
+    "first_responses",
+    "first_response_seconds",
+    "first_response_buckets",
+    "resolutions",
+    "resolution_seconds",
+    "resolution_buckets",
+    "sla_met",
+    "sla_missed",
+    "sla_open_due",
+    "surveys_sent",
+    "surveys_answered",
+    "score_sum",
+)
+
+
+def campaign_rates(filters: Filters, plan: Plan) -> list[dict[str, Any]]:
     """Per campaign sent in the period: unsubscribes and spam complaints against messages sent."""
-    sent = (
-        OutboxMessage.objects.filter(
-            state=OutboxMessage.State.SENT,
-            sent_at__gte=filters.since,
-            sent_at__lt=filters.until,
-            campaign__isnull=False,
+    totals: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
+    if plan.days:
+        rolled = (
+            CampaignDay.objects.filter(day__in=plan.days)
+            .values("campaign_id")
+            .annotate(s=Sum("sent"), u=Sum("unsubscribes"), c=Sum("spam_complaints"))
         )
-        .values("campaign_id")
-        .annotate(n=Count("id"))
-    )
-    counts = {row["campaign_id"]: row["n"] for row in sent}
+        for row in rolled:
+            total = totals[row["campaign_id"]]
+            total[0], total[1], total[2] = total[0] + row["s"], total[1] + row["u"], total[2] + row["c"]
+    for (_, campaign), (sent, unsubscribes, complaints) in campaign_counts(plan.live, by_day=False).items():
+        total = totals[campaign]
+        total[0], total[1], total[2] = total[0] + sent, total[1] + unsubscribes, total[2] + complaints
+    # A campaign counts for the period when it sent in it; what came back about it is set against that.
+    counts = {campaign: total for campaign, total in totals.items() if total[0]}
     if not counts:
         return []
-    message_campaign = dict(
-        OutboxMessage.objects.filter(campaign_id__in=counts)
-        .exclude(message_id="")
-        .values_list("message_id", "campaign_id")
-    )
-    unsubscribes: Counter[int] = Counter()
-    for proof in ConsentEvent.objects.filter(
-        action=ConsentEvent.Action.WITHDRAWN, recorded_at__gte=filters.since, recorded_at__lt=filters.until
-    ).values_list("proof", flat=True):
-        campaign = message_campaign.get(str((proof or {}).get("message_id", "")))
-        if campaign is not None:
-            unsubscribes[campaign] += 1
-    complaints = Counter(
-        InboundFeedback.objects.filter(
-            kind=InboundFeedback.Kind.COMPLAINT,
-            outbox_message__campaign_id__in=counts,
-            received_at__gte=filters.since,
-            received_at__lt=filters.until,
-        ).values_list("outbox_message__campaign_id", flat=True)
-    )
     names = dict(Campaign.objects.filter(pk__in=counts).values_list("pk", "name"))
     return [
         {
             "campaign": names.get(campaign, str(campaign)),
-            "sent": total,
-            "unsubscribes": unsubscribes[campaign],
-            "unsubscribe_rate": round(100 * unsubscribes[campaign] / total, 2),
-            "spam_complaints": complaints[campaign],
-            "spam_complaint_rate": round(100 * complaints[campaign] / total, 3),
+            "sent": sent,
+            "unsubscribes": unsubscribes,
+            "unsubscribe_rate": round(100 * unsubscribes / sent, 2),
+            "spam_complaints": complaints,
+            "spam_complaint_rate": round(100 * complaints / sent, 3),
         }
-        for campaign, total in sorted(counts.items(), key=lambda item: -item[1])
+        for campaign, (sent, unsubscribes, complaints) in sorted(
+            counts.items(), key=lambda item: (-item[1][0], names.get(item[0], ""), item[0])
+        )
     ]
 
 
 def contact_pressure(filters: Filters, *, threshold: int = 3) -> dict[str, Any]:
-    """Messages each customer got in the 7 days before the end of the period, and who sent them."""
-    week = OutboxMessage.objects.filter(
-        state=OutboxMessage.State.SENT,
-        sent_at__gte=filters.until - timedelta(days=7),
-        sent_at__lt=filters.until,
-    )
-    per_customer = list(week.values("customer_id").annotate(n=Count("id")).values_list("n", flat=True))
+    """Messages each customer got in the 7 days before the end of the period, and who sent them.
+
+    A period that ends at a UTC midnight reads the week from its rollup when that day is built;
+    any other end (the default: now) is counted from the outbox, per customer in the database.
+    """
+    until = filters.until.astimezone(UTC)
+    pressure: Pressure | None = None
+    if until == midnight(until.date()):
+        rolled = PressureDay.objects.filter(day=until.date() - timedelta(days=1)).first()
+        if rolled is not None:
+            pressure = Pressure(
+                {int(n): c for n, c in rolled.distribution.items()},
+                rolled.by_campaign,
+                rolled.by_journey,
+                rolled.by_service,
+            )
+    if pressure is None:
+        pressure = pressure_counts(filters.until - timedelta(days=7), filters.until)
+    per_count = pressure.distribution
     buckets = []
     for low, high in PRESSURE_BUCKETS:
         label = f"{low}" if low == high else (f"{low}–{high}" if high else f"{low}+")
         buckets.append(
             {
                 "messages": label,
-                "customers": sum(1 for n in per_customer if n >= low and (high is None or n <= high)),
+                "customers": sum(c for n, c in per_count.items() if n >= low and (high is None or n <= high)),
             }
         )
-    sources = week.aggregate(
-        by_campaign=Count("id", filter=Q(campaign__isnull=False)),
-        by_journey=Count("id", filter=~Q(journey="")),
-        by_service=Count("id", filter=Q(kind=OutboxMessage.Kind.SERVICE, campaign__isnull=True, journey="")),
-    )
     return {
         "threshold": threshold,
-        "customers_over_threshold": sum(1 for n in per_customer if n > threshold),
-        "customers_contacted": len(per_customer),
+        "customers_over_threshold": sum(c for n, c in per_count.items() if n > threshold),
+        "customers_contacted": sum(per_count.values()),
         "distribution": buckets,
         "sources": [
-            {"source": name.removeprefix("by_"), "messages": count} for name, count in sources.items()
+            {"source": "campaign", "messages": pressure.by_campaign},
+            {"source": "journey", "messages": pressure.by_journey},
+            {"source": "service", "messages": pressure.by_service},
         ],
     }
 
 
 def retention(filters: Filters) -> dict[str, Any]:
-    """Customers who ordered in the period before and not in this one, by the month they first ordered."""
+    """Customers who ordered in the period before and not in this one, by the month they first ordered.
+
+    One query: per customer who ordered before, the first order ever and the orders in this
+    period, then customers per first month, counted in the database.
+    """
     length = filters.until - filters.since
-    before = set(
-        Order.objects.filter(
-            purchased_at__gte=filters.since - length, purchased_at__lt=filters.since
-        ).values_list("customer_id", flat=True)
-    )
-    now = set(
-        Order.objects.filter(purchased_at__gte=filters.since, purchased_at__lt=filters.until).values_list(
-            "customer_id", flat=True
+    ordered_before = Order.objects.filter(
+        purchased_at__gte=filters.since - length, purchased_at__lt=filters.since
+    ).values("customer_id")
+    per_customer = (
+        Order.objects.filter(customer_id__in=ordered_before)
+        .order_by()
+        .values("customer_id")
+        .annotate(
+            first_month=TruncMonth(Min("purchased_at"), tzinfo=UTC),
+            again=Count("id", filter=Q(purchased_at__gte=filters.since, purchased_at__lt=filters.until)),
         )
     )
-    first_orders = dict(
-        Order.objects.filter(customer_id__in=before)
-        .values("customer_id")
-        .annotate(first=Min("purchased_at"))
-        .values_list("customer_id", "first")
-    )
-    cohorts: dict[str, dict[str, int]] = defaultdict(lambda: {"ordered_before": 0, "ordered_again": 0})
-    for customer_id in before:
-        month = first_orders[customer_id].strftime("%Y-%m")
-        cohorts[month]["ordered_before"] += 1
-        cohorts[month]["ordered_again"] += customer_id in now
+    inner, params = per_customer.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT first_month, COUNT(*), SUM(CASE WHEN again > 0 THEN 1 ELSE 0 END)"
+            f" FROM ({inner}) per_customer GROUP BY first_month",
+            params,
+        )
+        months = [
+            # A month comes back as a datetime (PostgreSQL) or as text (SQLite).
+            (str(month)[:7] if isinstance(month, str) else month.strftime("%Y-%m"), int(n), int(again))
+            for month, n, again in cursor.fetchall()
+        ]
     rows = [
         {
             "cohort": month,
-            **counts,
-            "churned": counts["ordered_before"] - counts["ordered_again"],
-            "retention": round(100 * counts["ordered_again"] / counts["ordered_before"], 1),
+            "ordered_before": n,
+            "ordered_again": again,
+            "churned": n - again,
+            "retention": round(100 * again / n, 1),
         }
-        for month, counts in sorted(cohorts.items())
+        for month, n, again in sorted(months)
     ]
-    retained = len(before & now)
+    before = sum(n for _, n, _ in months)
+    retained = sum(again for _, _, again in months)
     return {
-        "ordered_before": len(before),
+        "ordered_before": before,
         "ordered_again": retained,
-        "churned": len(before) - retained,
-        "retention": round(100 * retained / len(before), 1) if before else None,
+        "churned": before - retained,
+        "retention": round(100 * retained / before, 1) if before else None,
         "cohorts": rows,
     }
 
 
 def service_dashboard(*, actor: AnyUser, filters: Filters) -> dict[str, Any]:
     access.require(actor, Capability.DASHBOARD_READ)
-    overall, channels, teams, weeks = service_rows(filters)
+    outermost = not connection.in_atomic_block
+    with transaction.atomic(savepoint=False):
+        if outermost and connection.vendor == "postgresql":
+            # One snapshot for every read: a rollup rebuilt between two of them (today's, say)
+            # would otherwise be counted beside what the plan reads from the records. (SQLite's
+            # read transaction is one snapshot already.)
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        return _service_dashboard(filters)
+
+
+def _service_dashboard(filters: Filters) -> dict[str, Any]:
+    plan = period_plan(filters)
+    overall, channels, teams, weeks, from_buckets = service_rows(filters, plan)
     return {
         "period": {"since": filters.since.isoformat(), "until": filters.until.isoformat()},
         "filters": {"channel": filters.channel, "team": filters.team.slug if filters.team else ""},
+        # Whole days rolled up are read from the rollups (as of built_at); the rest from the records.
+        "sources": {
+            "rolled_up_days": len(plan.days),
+            "rolled_up_as_of": plan.built_at.isoformat() if plan.built_at else None,
+            "from_records": [[start.isoformat(), end.isoformat()] for start, end in plan.live],
+            "percentiles": "buckets" if from_buckets else "exact",
+        },
         "overall": overall,
         "channels": channels,
         "teams": teams,
         "weeks": weeks,
-        "campaigns": campaign_rates(filters),
+        "campaigns": campaign_rates(filters, plan),
         "pressure": contact_pressure(filters),
         "retention": retention(filters),
     }

@@ -19,6 +19,7 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from regard.customers.models import Customer
 from regard.insights.services.recovery import recovery_kick_off
+from regard.insights.services.rollups import dashboard_rollup_kick_off
 from regard.outreach import dkim_keys
 from regard.outreach.demo import outreach_demo_ensure
 from regard.privacy.retention import retention_kick_off
@@ -64,6 +65,8 @@ class Command(BaseCommand):
         recovery_kick_off()
         # Retention removes what outlived its period once a day (docs/privacy.md).
         retention_kick_off()
+        # The dashboard's rollups are refreshed every few minutes from now on (C6).
+        dashboard_rollup_kick_off()
         # The demo signs with a key of its own (made once under the data directory).
         key = dkim_keys.key_load(create=not settings.IS_PRODUCTION)
         url = f"http://{options['host']}:{options['port']}/"
