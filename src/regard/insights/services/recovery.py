@@ -19,7 +19,6 @@ from django_tasks import task
 
 from regard.consent.models import ConsentEvent
 from regard.consent.selectors import preferences_current
-from regard.customers.models import Customer
 from regard.customers.selectors import current_customer_ids
 from regard.customers.services import timeline_append
 from regard.errors import Conflict, InvalidInput, PermissionDenied
@@ -346,15 +345,3 @@ def recovery_kick_off(*, now: datetime | None = None) -> None:
 
     if not DBTaskResult.objects.filter(task_path=recovery_scan_task.module_path, status="READY").exists():
         recovery_scan_task.using(run_after=now or timezone.now()).enqueue()
-
-
-def customer_value(customer_ids: list[int]) -> dict[int, float]:
-    """What each customer bought, in their orders' amounts, to rank equal troubles (S24)."""
-    from django.db.models import F, Sum
-
-    rows = (
-        Customer.objects.filter(pk__in=customer_ids)
-        .annotate(value=Sum(F("orders__lines__quantity") * F("orders__lines__unit_price")))
-        .values_list("pk", "value")
-    )
-    return {pk: float(value or 0) for pk, value in rows}
