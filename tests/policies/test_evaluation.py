@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -148,3 +149,45 @@ def test_no_policy_is_said_plainly() -> None:
     result = _evaluate(datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 5, tzinfo=UTC), terms=None)
     assert result.remedies == ()
     assert "Earphones: no remedy policy on file." in result.reasoning
+
+
+FROM_DELIVERY = dataclasses.replace(EARPHONES, counted_from="delivery")
+
+
+def test_a_policy_counted_from_delivery_starts_its_windows_when_the_goods_arrived() -> None:
+    # Bought 30 Sep, delivered 10 Oct: on 17 Nov the 40 days from purchase are over, from
+    # delivery there are two left.
+    bought, delivered, now = (
+        datetime(2026, 9, 30, 10, tzinfo=UTC),
+        datetime(2026, 10, 10, 15, tzinfo=UTC),
+        datetime(2026, 11, 17, 12, tzinfo=UTC),
+    )
+    from_purchase = _evaluate(bought, now, delivered_at=delivered)
+    from_delivery = _evaluate(bought, now, terms=FROM_DELIVERY, delivered_at=delivered, statutory=EU)
+    assert not from_purchase.is_in_guarantee
+    assert from_purchase.counted_from == "purchase"
+    assert from_delivery.is_in_guarantee
+    assert (from_delivery.counted_from, from_delivery.window_day) == ("delivery", 38)
+    assert from_delivery.days_since_purchase == 48
+    assert from_delivery.guarantee_ends_on == date(2026, 11, 19)
+    assert from_delivery.summary.startswith(
+        "Bought 30 Sep 2026, 48 days ago. Delivered 10 Oct 2026, 38 days ago."
+        " Earphones: commercial guarantee 40 days from delivery — until 19 Nov 2026 (2 days left)."
+    )
+    # The EU's legal guarantee runs from delivery too.
+    assert from_delivery.statutory_ends_on == date(2028, 10, 9)
+    assert from_delivery.allows("refund")
+
+
+def test_counted_from_delivery_without_a_delivery_date_counts_from_the_purchase_and_says_so() -> None:
+    bought, now = datetime(2026, 9, 30, 10, tzinfo=UTC), datetime(2026, 11, 17, 12, tzinfo=UTC)
+    result = _evaluate(bought, now, terms=FROM_DELIVERY)
+    assert (result.counted_from, result.window_day, result.is_in_guarantee) == ("purchase", 48, False)
+    assert "no delivery date on file, so from the purchase" in result.summary
+
+
+def test_a_limit_in_one_currency_does_not_allow_an_amount_in_another() -> None:
+    result = _evaluate(datetime(2026, 9, 30, 10, tzinfo=UTC), datetime(2026, 12, 2, 12, tzinfo=UTC))
+    assert result.allows("credit", Decimal("10.00"), "EUR")
+    assert result.allows("credit", Decimal("10.00"), "eur")
+    assert not result.allows("credit", Decimal("10.00"), "GBP")

@@ -9,13 +9,14 @@ from ninja import Query, Router, Status
 
 from regard.api.auth import ApiRequest, requires
 from regard.customers import selectors, services
-from regard.customers.models import Customer
+from regard.customers.models import Customer, Order
 from regard.customers.schemas import (
     CustomerIn,
     CustomerOut,
     CustomerPage,
     CustomerPatch,
     CustomerRefIn,
+    DeliveryIn,
     IdentifierIn,
     IdentifierOut,
     MergeIn,
@@ -203,6 +204,7 @@ def record_order(request: ApiRequest, payload: OrderIn) -> Status[OrderOut]:
             customer=customer,
             order_number=payload.order_number,
             purchased_at=payload.purchased_at,
+            delivered_at=payload.delivered_at,
             currency=payload.currency,
             lines=[
                 services.OrderLineInput(
@@ -216,3 +218,17 @@ def record_order(request: ApiRequest, payload: OrderIn) -> Status[OrderOut]:
             ],
         )
         return Status(201, OrderOut.from_model(order))
+
+
+@orders_router.post(
+    "/{order_id}/delivery",
+    auth=requires(Capability.ORDER_WRITE),
+    response={200: OrderOut},
+    summary="Record when an order was delivered",
+)
+def record_delivery(request: ApiRequest, order_id: int, payload: DeliveryIn) -> OrderOut:
+    order = Order.objects.filter(pk=order_id).first()
+    if order is None:
+        raise NotFound(f"No order with id {order_id}.", field="order_id")
+    order = services.order_delivery_record(actor=request.auth, order=order, delivered_at=payload.delivered_at)
+    return OrderOut.from_model(order)

@@ -116,6 +116,8 @@ class Order(models.Model):
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders")
     order_number = models.CharField(max_length=64, unique=True)
     purchased_at = models.DateTimeField()
+    # When the goods reached the customer; a remedy policy may count its windows from it (C5).
+    delivered_at = models.DateTimeField(null=True, blank=True)
     currency = models.CharField(max_length=3)
     source = models.CharField(max_length=32, default="api")
     recorded_at = models.DateTimeField()

@@ -152,8 +152,13 @@ class OrderIn(StrictIn):
     customer: CustomerRefIn
     order_number: str = Field(min_length=1, max_length=64)
     purchased_at: datetime
+    delivered_at: datetime | None = None
     currency: str = Field(min_length=3, max_length=3)
     lines: list[OrderLineIn] = Field(min_length=1, max_length=500)
+
+
+class DeliveryIn(StrictIn):
+    delivered_at: datetime
 
 
 class OrderLineOut(Schema):
@@ -169,6 +174,7 @@ class OrderOut(Schema):
     customer_id: int
     order_number: str
     purchased_at: datetime
+    delivered_at: datetime | None
     currency: str
     lines: list[OrderLineOut]
 
@@ -179,6 +185,7 @@ class OrderOut(Schema):
             customer_id=order.customer_id,
             order_number=order.order_number,
             purchased_at=order.purchased_at,
+            delivered_at=order.delivered_at,
             currency=order.currency,
             lines=[
                 OrderLineOut(

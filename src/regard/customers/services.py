@@ -415,6 +415,7 @@ def order_record(
     purchased_at: datetime,
     currency: str,
     lines: Sequence[OrderLineInput],
+    delivered_at: datetime | None = None,
     source: str = "api",
     via: str = "api",
     now: datetime | None = None,
@@ -424,6 +425,8 @@ def order_record(
     number, code = order_clean(
         order_number=order_number, purchased_at=purchased_at, currency=currency, lines=lines, now=now
     )
+    if delivered_at is not None:
+        delivery_clean(delivered_at=delivered_at, purchased_at=purchased_at, now=now)
     existing = Order.objects.filter(order_number=number).values_list("customer_id", flat=True).first()
     if existing is not None:
         raise Conflict(
@@ -438,6 +441,7 @@ def order_record(
         customer=customer,
         order_number=number,
         purchased_at=purchased_at,
+        delivered_at=delivered_at,
         currency=code,
         source=source,
         recorded_at=now,
@@ -479,6 +483,47 @@ def order_record(
         object_id=order.pk,
         customer_id=customer.pk,
         via=via,
+        now=now,
+    )
+    return order
+
+
+def delivery_clean(*, delivered_at: datetime, purchased_at: datetime, now: datetime) -> None:
+    if timezone.is_naive(delivered_at):
+        raise InvalidInput("delivered_at: must include a time zone offset.", field="delivered_at")
+    if delivered_at < purchased_at:
+        raise InvalidInput("delivered_at: lies before the purchase.", field="delivered_at")
+    if delivered_at > now + timedelta(days=1):
+        raise InvalidInput("delivered_at: lies in the future.", field="delivered_at")
+
+
+@transaction.atomic
+def order_delivery_record(
+    *, actor: Actor, order: Order, delivered_at: datetime, via: str = "api", now: datetime | None = None
+) -> Order:
+    """The day the goods arrived: a policy counted from delivery starts its windows here (C5)."""
+    now = now or timezone.now()
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    delivery_clean(delivered_at=delivered_at, purchased_at=order.purchased_at, now=now)
+    before = order.delivered_at
+    order.delivered_at = delivered_at
+    order.save(update_fields=["delivered_at"])
+    timeline_append(
+        customer=order.customer,
+        kind="order.delivered",
+        channel=order.source,
+        summary=f"Order {order.order_number} delivered",
+        occurred_at=delivered_at,
+        subject=order,
+    )
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.UPDATE,
+        object_type="order",
+        object_id=order.pk,
+        customer_id=order.customer_id,
+        via=via,
+        detail={"delivered_at": [before.isoformat() if before else None, delivered_at.isoformat()]},
         now=now,
     )
     return order

@@ -173,6 +173,7 @@ class PolicyIn(Schema):
     country: str = ""
     windows: list[dict[str, Any]]
     wording: dict[str, str]
+    counted_from: str = "purchase"  # or "delivery"
 
 
 class PolicyRevisionIn(Schema):
@@ -180,6 +181,7 @@ class PolicyRevisionIn(Schema):
     wording: dict[str, str]
     name: str | None = None
     is_active: bool | None = None
+    counted_from: str | None = None  # unchanged when left out
 
 
 class PolicyOut(Schema):
@@ -192,6 +194,7 @@ class PolicyOut(Schema):
     version: int
     windows: list[dict[str, Any]]
     wording: dict[str, str]
+    counted_from: str
 
     @staticmethod
     def of(policy: RemedyPolicy) -> PolicyOut:
@@ -206,6 +209,7 @@ class PolicyOut(Schema):
             version=version.number,
             windows=version.windows,
             wording=version.wording,
+            counted_from=version.counted_from,
         )
 
 

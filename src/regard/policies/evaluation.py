@@ -78,6 +78,7 @@ class PolicyTerms:
     version: int
     windows: tuple[Window, ...]
     wording: Mapping[str, str] = field(default_factory=dict)
+    counted_from: str = "purchase"  # or "delivery": the windows start when the goods arrived
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,9 @@ class Entitlement:
     today: date
     days_since_purchase: int
     window: Window | None
+    delivered_on: date | None
+    counted_from: str  # what the policy's windows were counted from here: "purchase" or "delivery"
+    window_day: int  # the day of the policy's windows today
     guarantee_ends_on: date | None  # the last day of the commercial window that starts at day 0
     is_in_guarantee: bool
     statutory_label: str
@@ -109,11 +113,16 @@ class Entitlement:
     def summary(self) -> str:
         return " ".join(self.reasoning)
 
-    def allows(self, kind: str, amount: Decimal | None = None) -> bool:
+    def allows(self, kind: str, amount: Decimal | None = None, currency: str = "") -> bool:
         for remedy in self.remedies:
-            if remedy.kind == kind and (
-                amount is None or remedy.max_amount is None or amount <= remedy.max_amount
-            ):
+            if remedy.kind != kind:
+                continue
+            if amount is None or remedy.max_amount is None:
+                return True
+            # A limit of 10 EUR says nothing about 10 GBP: another currency is outside the policy.
+            if currency and remedy.currency and currency.upper() != remedy.currency.upper():
+                continue
+            if amount <= remedy.max_amount:
                 return True
         return False
 
@@ -121,6 +130,9 @@ class Entitlement:
         return {
             "purchased_on": self.purchased_on.isoformat(),
             "days_since_purchase": self.days_since_purchase,
+            "delivered_on": self.delivered_on.isoformat() if self.delivered_on else None,
+            "counted_from": self.counted_from,
+            "window_day": self.window_day,
             "window": self.window.describe() if self.window else None,
             "guarantee_ends_on": self.guarantee_ends_on.isoformat() if self.guarantee_ends_on else None,
             "is_in_guarantee": self.is_in_guarantee,
@@ -139,6 +151,10 @@ def _join(parts: Iterable[str]) -> str:
     if not items:
         return "nothing"
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
+
+
+def _ago(days: int) -> str:
+    return "today" if days == 0 else ("1 day ago" if days == 1 else f"{days} days ago")
 
 
 def _day(value: date) -> str:
@@ -162,14 +178,31 @@ def evaluate(
     time_zone: str,
     now: datetime,
     language: str = "en",
+    delivered_at: datetime | None = None,
 ) -> Entitlement:
     zone = ZoneInfo(time_zone)
     purchased_on = purchased_at.astimezone(zone).date()
+    delivered_on = delivered_at.astimezone(zone).date() if delivered_at else None
     today = now.astimezone(zone).date()
-    days = (today - purchased_on).days
-    ago = "today" if days == 0 else ("1 day ago" if days == 1 else f"{days} days ago")
-    reasoning = [f"Bought {_day(purchased_on)}, {ago}." if days >= 0 else f"Bought {_day(purchased_on)}."]
+    bought_days = (today - purchased_on).days
+    reasoning = [
+        f"Bought {_day(purchased_on)}, {_ago(bought_days)}."
+        if bought_days >= 0
+        else f"Bought {_day(purchased_on)}."
+    ]
+    if delivered_on is not None:
+        reasoning.append(f"Delivered {_day(delivered_on)}, {_ago((today - delivered_on).days)}.")
     subject = (category or product).capitalize()
+    counted_from = "purchase"
+    start = purchased_on
+    if terms is not None and terms.counted_from == "delivery":
+        if delivered_on is not None:
+            counted_from, start = "delivery", delivered_on
+        else:
+            reasoning.append(
+                "The policy counts from delivery; no delivery date on file, so from the purchase."
+            )
+    days = (today - start).days
 
     window = None
     guarantee_ends_on = None
@@ -178,19 +211,20 @@ def evaluate(
     if terms is None:
         reasoning.append(f"{subject}: no remedy policy on file.")
     else:
+        since = " from delivery" if counted_from == "delivery" else ""
         first = next((w for w in terms.windows if w.from_day == 0 and w.to_day is not None), None)
         if first is not None and first.to_day is not None:
-            guarantee_ends_on = purchased_on + timedelta(days=first.to_day)
+            guarantee_ends_on = start + timedelta(days=first.to_day)
             is_in_guarantee = first.covers(days)
             if is_in_guarantee:
                 left = first.to_day - days
                 reasoning.append(
-                    f"{subject}: commercial guarantee {first.to_day} days — until {_day(guarantee_ends_on)}"
-                    f" ({left} day{'s' if left != 1 else ''} left)."
+                    f"{subject}: commercial guarantee {first.to_day} days{since} — until"
+                    f" {_day(guarantee_ends_on)} ({left} day{'s' if left != 1 else ''} left)."
                 )
             else:
                 reasoning.append(
-                    f"{subject}: commercial guarantee {first.to_day} days — ended {_day(guarantee_ends_on)}."
+                    f"{subject}: commercial guarantee {first.to_day} days{since} — ended {_day(guarantee_ends_on)}."
                 )
         window = next((w for w in terms.windows if w.covers(days)), None)
         if window is None:
@@ -207,11 +241,14 @@ def evaluate(
     label = ""
     if statutory is not None:
         label = statutory.label
-        statutory_ends_on = add_months(purchased_on, statutory.months) - timedelta(days=1)
+        # The EU's legal guarantee runs from delivery (Directive 2019/771, Art. 10); the purchase
+        # stands in while no delivery date is on file.
+        legal_start = delivered_on or purchased_on
+        statutory_ends_on = add_months(legal_start, statutory.months) - timedelta(days=1)
         years = (
             f"{statutory.months // 12} years" if statutory.months % 12 == 0 else f"{statutory.months} months"
         )
-        is_statutory = days >= 0 and today <= statutory_ends_on
+        is_statutory = (today - legal_start).days >= 0 and today <= statutory_ends_on
         if is_statutory:
             legal = [Remedy(kind=k, source="law") for k in statutory.remedies]
             offered = {r.kind for r in remedies}
@@ -232,8 +269,11 @@ def evaluate(
     return Entitlement(
         purchased_on=purchased_on,
         today=today,
-        days_since_purchase=days,
+        days_since_purchase=bought_days,
         window=window,
+        delivered_on=delivered_on,
+        counted_from=counted_from,
+        window_day=days,
         guarantee_ends_on=guarantee_ends_on,
         is_in_guarantee=is_in_guarantee,
         statutory_label=label,

@@ -102,6 +102,7 @@ def policy_detail(request: HttpRequest, policy_id: int) -> HttpResponse:
         "windows_text": remedy_services.windows_as_text(version.windows),
         "wording_en": version.wording.get("en", ""),
         "wording_de": version.wording.get("de", ""),
+        "counted_from": version.counted_from,
         "may_edit": access.has_capability(request.user, Capability.POLICY_MANAGE),
         "preview": [],
     }
@@ -111,6 +112,7 @@ def policy_detail(request: HttpRequest, policy_id: int) -> HttpResponse:
             "windows_text": request.POST.get("windows", ""),
             "wording_en": request.POST.get("wording_en", ""),
             "wording_de": request.POST.get("wording_de", ""),
+            "counted_from": request.POST.get("counted_from", version.counted_from),
         }
         wording = {"en": context["wording_en"], "de": context["wording_de"]}
         try:
@@ -118,16 +120,21 @@ def policy_detail(request: HttpRequest, policy_id: int) -> HttpResponse:
                 remedy_services.windows_from_text(context["windows_text"])
             )
             cleaned_wording = remedy_services.clean_wording(wording)
+            counted_from = remedy_services.clean_counted_from(context["counted_from"])
             if request.POST.get("action") == "save":
                 remedy_services.remedy_policy_revise(
-                    actor=request.user, policy=policy, windows=windows, wording=cleaned_wording
+                    actor=request.user,
+                    policy=policy,
+                    windows=windows,
+                    wording=cleaned_wording,
+                    counted_from=counted_from,
                 )
                 messages.success(
                     request, "Saved as a new version; earlier decisions keep the version they used."
                 )
                 return redirect("policies:policy", policy_id=policy.pk)
             context["preview"] = remedy_selectors.preview_changes(
-                policy=policy, windows=windows, wording=cleaned_wording
+                policy=policy, windows=windows, wording=cleaned_wording, counted_from=counted_from
             )
         except InvalidInput as invalid:
             context["error"] = invalid

@@ -46,10 +46,15 @@ class RemedyPolicyVersion(models.Model):
 
     policy = models.ForeignKey(RemedyPolicy, on_delete=models.PROTECT, related_name="versions")
     number = models.PositiveIntegerField()
-    # [{"from_day": 0, "to_day": 40, "remedies": [{"kind": "replacement"}, ...]}, ...], days from purchase.
+    # [{"from_day": 0, "to_day": 40, "remedies": [{"kind": "replacement"}, ...]}, ...], days from
+    # purchase or delivery (``counted_from``).
     windows = models.JSONField()
     # {"en": "...", "de": "..."}: what the customer is told, honestly, in their language.
     wording = models.JSONField(default=dict)
+    # The day the windows count from: the purchase, or the delivery when the order has one.
+    counted_from = models.CharField(
+        max_length=8, choices=[("purchase", "purchase"), ("delivery", "delivery")], default="purchase"
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

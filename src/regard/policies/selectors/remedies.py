@@ -53,6 +53,7 @@ def terms_of(version: RemedyPolicyVersion) -> PolicyTerms:
         version=version.number,
         windows=windows,
         wording=version.wording,
+        counted_from=version.counted_from,
     )
 
 
@@ -129,6 +130,7 @@ def entitlements_for_lines(
                     terms=terms_of(version) if version else None,
                     statutory=statutory,
                     purchased_at=order.purchased_at,
+                    delivered_at=order.delivered_at,
                     time_zone=customer.time_zone or "UTC",
                     now=now,
                     language=customer.language or "en",
@@ -248,12 +250,19 @@ def preview_changes(
     policy: RemedyPolicy,
     windows: list[dict[str, Any]],
     wording: dict[str, str],
+    counted_from: str = "",
     now: datetime | None = None,
 ) -> list[dict[str, Any]]:
     """Today's evaluation of up to ten real order lines under the current terms and under ``windows``."""
     now = now or timezone.now()
     current = latest_version(policy)
-    proposed = RemedyPolicyVersion(policy=policy, number=current.number + 1, windows=windows, wording=wording)
+    proposed = RemedyPolicyVersion(
+        policy=policy,
+        number=current.number + 1,
+        windows=windows,
+        wording=wording,
+        counted_from=counted_from or current.counted_from,
+    )
     rows = []
     for order, line in sample_lines(policy.category):
         customer = order.customer
@@ -265,6 +274,7 @@ def preview_changes(
             "category": line.product.category,
             "statutory": statutory,
             "purchased_at": order.purchased_at,
+            "delivered_at": order.delivered_at,
             "time_zone": customer.time_zone or "UTC",
             "now": now,
         }
@@ -273,7 +283,7 @@ def preview_changes(
         rows.append(
             {
                 "order_number": order.order_number,
-                "days": before.days_since_purchase,
+                "days": after.window_day,
                 "before": ", ".join(r.describe() for r in before.remedies) or "nothing",
                 "after": ", ".join(r.describe() for r in after.remedies) or "nothing",
                 "changed": before.remedies != after.remedies,

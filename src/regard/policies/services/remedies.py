@@ -137,6 +137,12 @@ def _audit(
 
 
 @transaction.atomic
+def clean_counted_from(value: Any) -> str:
+    if value not in ("purchase", "delivery"):
+        raise InvalidInput("counted_from: 'purchase' or 'delivery'.", field="counted_from")
+    return str(value)
+
+
 def remedy_policy_create(
     *,
     actor: Actor,
@@ -146,6 +152,7 @@ def remedy_policy_create(
     wording: Any,
     sku: str = "",
     country: str = "",
+    counted_from: str = "purchase",
     now: datetime | None = None,
 ) -> RemedyPolicy:
     now = now or timezone.now()
@@ -164,6 +171,7 @@ def remedy_policy_create(
         )
     sku = (sku or "").strip()
     cleaned_windows, cleaned_wording = clean_windows(windows), clean_wording(wording)
+    counted_from = clean_counted_from(counted_from)
     if RemedyPolicy.objects.filter(category=category, sku=sku, country=country).exists():
         raise Conflict(
             "category: a policy for this category, SKU and country exists; change that one.", field="category"
@@ -176,6 +184,7 @@ def remedy_policy_create(
         number=1,
         windows=cleaned_windows,
         wording=cleaned_wording,
+        counted_from=counted_from,
         created_by=actor if isinstance(actor, User) else None,
         created_at=now,
     )
@@ -192,12 +201,17 @@ def remedy_policy_revise(
     wording: Any,
     name: str | None = None,
     is_active: bool | None = None,
+    counted_from: str | None = None,
     now: datetime | None = None,
 ) -> RemedyPolicyVersion:
     """A new version of the terms; earlier versions and what was granted under them stay as they were."""
     now = now or timezone.now()
     policy = RemedyPolicy.objects.select_for_update().get(pk=policy.pk)
     cleaned_windows, cleaned_wording = clean_windows(windows), clean_wording(wording)
+    previous = policy.versions.order_by("-number").first()
+    counted_from = clean_counted_from(
+        counted_from if counted_from is not None else (previous.counted_from if previous else "purchase")
+    )
     changed = []
     if name is not None:
         name = " ".join(name.split())
@@ -216,6 +230,7 @@ def remedy_policy_revise(
         number=number,
         windows=cleaned_windows,
         wording=cleaned_wording,
+        counted_from=counted_from,
         created_by=actor if isinstance(actor, User) else None,
         created_at=now,
     )
@@ -267,7 +282,7 @@ def remedy_grant(
         money = _amount(amount, "amount")
         code = _currency(currency or (order_line.order.currency if order_line else ""), "currency")
     entitlement = line_entitlement(order_line, customer=customer, now=now) if order_line is not None else None
-    allowed = entitlement is not None and entitlement.entitlement.allows(kind, money)
+    allowed = entitlement is not None and entitlement.entitlement.allows(kind, money, code)
     request_text = " ".join((request_text or "").split())[:1000]
     if not allowed and not request_text:
         raise InvalidInput(
