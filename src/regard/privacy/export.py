@@ -45,6 +45,22 @@ SUMMARY_LANGUAGES = ("en", "de")
 
 
 @transaction.atomic
+def _audit(
+    export: DataExport, *, event: str, actor: Any, via: str, now: datetime | None = None, **detail: Any
+) -> None:
+    """Every step of an export is in the audit log (Art. 15(1)(c)): requested, built, sent, downloaded."""
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.EXPORT,
+        object_type="data_export",
+        object_id=export.pk,
+        customer_id=export.customer_id,
+        via=via,
+        detail={"event": event, **detail},
+        now=now,
+    )
+
+
 def export_request(
     *, actor: AnyUser, customer_id: int, via: str = "api", now: datetime | None = None
 ) -> DataExport:
@@ -61,16 +77,7 @@ def export_request(
         language=summary_language(customer.language),
         created_at=now,
     )
-    audit_record(
-        actor=actor,
-        action=AuditEntry.Action.EXPORT,
-        object_type="data_export",
-        object_id=export.pk,
-        customer_id=customer.pk,
-        via=via,
-        detail={"event": "requested"},
-        now=now,
-    )
+    _audit(export, event="requested", actor=actor, via=via, now=now)
     # Written in this transaction (the database is the queue): no export without its task.
     export_build_task.enqueue(export.pk)
     return export
@@ -122,15 +129,14 @@ def export_build(*, export_id: int, now: datetime | None = None) -> DataExport:
             archive_sha256=hashlib.sha256(archive).hexdigest(),
             parts={name: len(rows) for name, rows in data.parts.items()},
         )
-        audit_record(
+        _audit(
+            export,
+            event="built",
             actor=None,
-            action=AuditEntry.Action.EXPORT,
-            object_type="data_export",
-            object_id=export.pk,
-            customer_id=export.customer_id,
             via="system",
-            detail={"event": "built", "bytes": len(archive), "files": len(data.files)},
             now=finished,
+            bytes=len(archive),
+            files=len(data.files),
         )
     export.refresh_from_db()
     return export
@@ -278,15 +284,7 @@ def _archive_of(export: DataExport) -> Download:
 def export_download(*, actor: AnyUser, customer_id: int, export_id: int, via: str = "api") -> Download:
     export = export_get(actor=actor, customer_id=customer_id, export_id=export_id)
     download = _archive_of(export)
-    audit_record(
-        actor=actor,
-        action=AuditEntry.Action.EXPORT,
-        object_type="data_export",
-        object_id=export.pk,
-        customer_id=export.customer_id,
-        via=via,
-        detail={"event": "downloaded"},
-    )
+    _audit(export, event="downloaded", actor=actor, via=via)
     return download
 
 
@@ -352,16 +350,7 @@ def export_send_link(
         now=now,
     )
     DataExport.objects.filter(pk=export.pk).update(link_sent_at=now)
-    audit_record(
-        actor=actor,
-        action=AuditEntry.Action.EXPORT,
-        object_type="data_export",
-        object_id=export.pk,
-        customer_id=export.customer_id,
-        via=via,
-        detail={"event": "link_sent", "outbox_message": row.pk, "valid_days": days},
-        now=now,
-    )
+    _audit(export, event="link_sent", actor=actor, via=via, now=now, outbox_message=row.pk, valid_days=days)
     export.link_sent_at = now
     return export
 
@@ -373,13 +362,5 @@ def export_download_by_link(*, token: str) -> Download:
     if export is None:
         raise InvalidInput("token: this download link is not valid.", field="token")
     download = _archive_of(export)
-    audit_record(
-        actor=None,
-        action=AuditEntry.Action.EXPORT,
-        object_type="data_export",
-        object_id=export.pk,
-        customer_id=export.customer_id,
-        via="link",
-        detail={"event": "downloaded_by_link"},
-    )
+    _audit(export, event="downloaded_by_link", actor=None, via="link")
     return download
