@@ -32,6 +32,9 @@ def test_agent_filters_the_inbox_is_stopped_by_the_reply_check_and_sends_anyway(
     sign_in(base_url, "agent-bea")
 
     page.get_by_role("link", name="Support").click()
+    # The rows are in the HTML before htmx has bound the filters (it does so once the page has
+    # loaded); a choice made before then would go unheard.
+    page.wait_for_load_state("load")
     rows = page.get_by_test_id("inbox-row")
     expect(rows).to_have_count(2)
     page.get_by_label("Channel").select_option("email")  # htmx swaps the list in place
