@@ -9,7 +9,6 @@ from django.utils.translation import gettext
 
 from regard.customers.ownership import REDACTED
 
-
 # Honorifics written after the family name, without a space: 佐藤様, not 様 佐藤 (S7).
 HONORIFICS_AFTER_THE_NAME = frozenset({"様", "さま", "さん", "殿", "先生", "氏", "님", "씨", "女士"})
 

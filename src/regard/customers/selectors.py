@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -340,3 +341,16 @@ def identifiers_by_customer(customer_ids: list[int]) -> dict[int, list[Identifie
     for identifier in Identifier.objects.filter(customer_id__in=customer_ids).order_by("kind", "id"):
         grouped[identifier.customer_id].append(identifier)
     return grouped
+
+
+def customer_names(*, actor: AnyUser, customer_ids: Iterable[int], via: str = "web") -> dict[int, str]:
+    """How each person is named on a page that lists several (a review queue): a read of
+    their names, so audited like any other."""
+    access.require(actor, Capability.CUSTOMER_READ)
+    ids = set(customer_ids)
+    names = {c.pk: c.display_name for c in Customer.objects.filter(pk__in=ids).only(*_NAME_FIELDS)}
+    audit_record_reads(actor=actor, customer_ids=sorted(names), object_type="customer", via=via)
+    return names
+
+
+_NAME_FIELDS = ("preferred_name", "given_name", "family_name")
