@@ -19,3 +19,12 @@ def likelihood(probability: float | None) -> str:
     if percent < 0.005:
         return "< 0.01 %"
     return f"{percent:.2f} %"
+
+
+@register.filter
+def event_label(kind: str) -> str:
+    """A timeline event's kind in words: "conversation.message_received" → "conversation: message received"."""
+    category, _, action = kind.partition(".")
+    if not action:
+        return category.replace("_", " ")
+    return f"{category.replace('_', ' ')}: {action.replace('_', ' ')}"
