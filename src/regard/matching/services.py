@@ -22,7 +22,7 @@ from django_tasks import task
 from regard.customers import services as customer_services
 from regard.customers.models import Customer, MergeRecord
 from regard.errors import Conflict
-from regard.matching import engine, selectors, spark_backend, sql_backend
+from regard.matching import engine, selectors, spark_backend
 from regard.matching.models import MatchCandidate, MatchKey, MatchModel, MatchRun, MatchSettings
 from regard.privacy import access
 from regard.privacy.models import AuditEntry
@@ -40,10 +40,7 @@ INCREMENTAL_CANDIDATE_LIMIT = 100
 # Rebuilding a blocking index of at least this many rows on PostgreSQL sets its index and
 # foreign key aside during the COPY (a test lowers it).
 BULK_KEY_ROWS = 50_000
-SUPPORTED_BACKENDS = ("local", "postgres", "spark")
-# The postgres backend trains on at most this many profiles (a seeded sample); fewer are
-# all used, so a small installation gets the same model from either backend.
-POSTGRES_TRAINING_SAMPLE = 300_000
+SUPPORTED_BACKENDS = ("local", "spark")
 
 _model_cache: dict[int, engine.Model] = {}
 
@@ -55,13 +52,6 @@ def _check_backend() -> None:
             f"REGARD_MATCH_BACKEND={backend!r} is not available; supported: "
             f"{', '.join(SUPPORTED_BACKENDS)} (see docs/matching.md for the scale-out path)."
         )
-    if backend == "postgres" and connection.vendor != "postgresql":
-        # Blocking, comparison and scoring would run in the default database.
-        raise ImproperlyConfigured(
-            f"REGARD_MATCH_BACKEND='postgres' needs PostgreSQL as the default database, which is "
-            f"{connection.vendor} ({connection.settings_dict['NAME']}); set DATABASE_URL to a "
-            "PostgreSQL database or use REGARD_MATCH_BACKEND=local."
-        )
     if backend == "spark":
         reason = spark_backend.unavailable_reason()
         if reason is not None:
@@ -70,15 +60,6 @@ def _check_backend() -> None:
             spark_backend.parse_conf(settings.REGARD_SPARK_CONF)
         except ValueError as error:
             raise ImproperlyConfigured(str(error)) from error
-
-
-def _training_sample(records: Sequence[dict[str, str]], *, seed: int) -> Sequence[dict[str, str]]:
-    """At most POSTGRES_TRAINING_SAMPLE profiles, drawn with the seed, in their order."""
-    if len(records) <= POSTGRES_TRAINING_SAMPLE:
-        return records
-    rng = np.random.default_rng(seed)
-    chosen = np.sort(rng.choice(len(records), POSTGRES_TRAINING_SAMPLE, replace=False))
-    return [records[i] for i in chosen.tolist()]
 
 
 def matching_settings() -> MatchSettings:
@@ -117,8 +98,6 @@ def match_train(
     now = now or timezone.now()
     if records is None:
         _, records = selectors.profiles()
-    if settings.REGARD_MATCH_BACKEND == "postgres":
-        records = _training_sample(records, seed=seed)
     model = engine.train(records, seed=seed)
     with transaction.atomic():
         last = MatchModel.objects.select_for_update().order_by("-version").first()
@@ -439,16 +418,7 @@ def match_run_execute(
         _rebuild_keys(ids, block_index)
         report("blocking", 0.3)
         config = matching_settings()
-        if settings.REGARD_MATCH_BACKEND == "postgres":  # the pairs stay in the database
-            compared, likely = sql_backend.score_batch(
-                ids=ids,
-                records=records,
-                table=table,
-                model=model,
-                threshold=config.review_threshold,
-                progress=report,
-            )
-        elif settings.REGARD_MATCH_BACKEND == "spark":  # blocking and scoring on Spark, same engine
+        if settings.REGARD_MATCH_BACKEND == "spark":  # blocking and scoring on Spark, same engine
             conf = spark_backend.parse_conf(settings.REGARD_SPARK_CONF)
             with spark_backend.session(master=settings.REGARD_SPARK_MASTER, conf=conf) as spark:
                 compared, likely = spark_backend.score_batch(
