@@ -11,6 +11,7 @@ from regard.customers import services as customer_services
 from regard.customers.models import Customer, Identifier, MergeRecord
 from regard.matching import engine, selectors, services
 from regard.matching.models import MatchCandidate, MatchRun, MatchSettings
+from regard.matching.services import incremental
 from regard.privacy.roles import Role
 from tests.matching.conftest import create
 
@@ -145,7 +146,7 @@ def test_incremental_path_ranks_by_shared_keys_and_skips_oversized_blocks(
         create(given_name=f"Neighbour{i}", family_name="Else", street="4 Harbour Road", locality="Leeds")
     _run()
     # Only three candidates may be read, and a key held by more than ten customers is no block.
-    monkeypatch.setattr(services, "INCREMENTAL_CANDIDATE_LIMIT", 3)
+    monkeypatch.setattr(incremental, "INCREMENTAL_CANDIDATE_LIMIT", 3)
     monkeypatch.setattr(engine, "MAX_BLOCK", 10)
     with django_capture_on_commit_callbacks(execute=True):  # type: ignore[attr-defined]
         newcomer = create(
