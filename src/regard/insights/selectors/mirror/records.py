@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
 from regard.customers.models import Customer, Identifier
@@ -359,6 +361,13 @@ class Mirror:
     repeats: Repeats
     feedback: Feedback
     links: dict[str, str] = field(default_factory=dict)
+
+    def as_json(self) -> bytes:
+        """``as_dict`` as the API sends it, rendered once per mirror (a remembered one is sent again)."""
+        rendered = self.__dict__.get("_json")
+        if rendered is None:
+            rendered = self.__dict__["_json"] = json.dumps(self.as_dict(), cls=DjangoJSONEncoder).encode()
+        return cast(bytes, rendered)
 
     def as_dict(self) -> dict[str, Any]:
         contacts = plain(self.contacts)
