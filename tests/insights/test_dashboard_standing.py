@@ -187,3 +187,15 @@ def test_the_default_period_reads_today_in_a_fixed_number_of_queries(
             response = api.get("dashboard")
         assert response.status_code == 200
         assert response.json()["sources"]["rolled_up_as_of"] == now.isoformat()
+
+
+def test_a_merge_the_build_already_saw_does_not_send_the_figures_to_the_records() -> None:
+    customers = _history(6)
+    customer_merge(survivor=customers[0], absorbed=customers[1], actor=None, now=NOW - timedelta(hours=1))
+    dashboard_rollup_build(first_day=date(2026, 11, 18), last_day=NOW.date(), now=NOW)
+    _after_the_build(customers)
+    filters = dashboard_filters(since=None, until=None, now=LATER)
+    assert period_plan(filters).standing is not None
+    data = service_dashboard(actor=_analyst(), filters=filters)
+    reference = reference_dashboard(filters)
+    assert (data["pressure"], data["retention"]) == (reference["pressure"], reference["retention"])

@@ -19,7 +19,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Exists, Q, Sum
+from django.db.models import Q, Subquery, Sum
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from regard.customers.models import MergeRecord
@@ -234,18 +235,25 @@ def period_plan(filters: Filters) -> Plan:
     since, until = filters.since.astimezone(UTC), filters.until.astimezone(UTC)
     first = since.date() if since == midnight(since.date()) else since.date() + timedelta(days=1)
     # A merge (or its undo) moves orders and outbox rows between customers: counts a rollup
-    # made before one cannot be brought up to date, so they are not used (asked in the same query).
+    # made before one cannot be brought up to date, so they are not used (the latest merge is
+    # asked in the same query).
     reach = until - STANDING_REACH
-    moved = MergeRecord.objects.filter(Q(merged_at__gte=reach) | Q(undone_at__gte=reach))
+    latest_move = (
+        MergeRecord.objects.filter(Q(merged_at__gte=reach) | Q(undone_at__gte=reach))
+        .annotate(at=Greatest("merged_at", Coalesce("undone_at", "merged_at")))
+        .order_by("-at")
+        .values("at")[:1]
+    )
     built: dict[date, tuple[datetime, datetime]] = {}
     standing: Standing | None = None
-    for day, built_at, covered_until, stored, merged in (
+    for day, built_at, covered_until, stored, moved_at in (
         RollupDay.objects.filter(day__gte=first, day__lte=until.date(), covered_until__lte=until)
-        .annotate(merged=Exists(moved))
+        .annotate(moved_at=Subquery(latest_move))
         .order_by("day")
-        .values_list("day", "built_at", "covered_until", "standing", "merged")
+        .values_list("day", "built_at", "covered_until", "standing", "moved_at")
     ):
         built[day] = (built_at, covered_until)
+        merged = moved_at is not None and moved_at >= covered_until
         usable = bool(stored) and not merged and covered_until >= reach
         standing = Standing.from_rollup(covered_until, stored) if usable else None
     live: list[Range] = []
