@@ -5,7 +5,8 @@ Every figure is computed from the rows themselves (outbox rows with their gate d
 conversations and their messages, surveys, promises, consent events, feedback mail), over
 the merge group, in a fixed number of queries whatever the length of the history: counts
 are aggregated in SQL; only rows that are few by nature (held or dropped messages,
-conversations and their messages in the period) are read into Python.
+conversations and their messages in the period) are read into Python, as plain tuples.
+A process serves a mirror again while every row it read is unchanged (`cache`).
 """
 
 from __future__ import annotations
