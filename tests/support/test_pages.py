@@ -135,7 +135,7 @@ def test_the_conversation_page_puts_the_customer_first(web: Client, agent: Any) 
     html = page.content.decode()
     assert "Hi Ada" in html
     assert "ada@example.org" in html
-    assert "+49305550101" in html
+    assert "+49 30 555 0101" in html  # as she gave it
     assert "ORD-4711" in html
     assert "30 days old" in html
     assert f"/support/c/{earlier.pk}/" in html
@@ -143,6 +143,32 @@ def test_the_conversation_page_puts_the_customer_first(web: Client, agent: Any) 
     assert "newsletter by email: yes" in html
     assert "The left one is silent." in html
     assert AuditEntry.objects.filter(action="read", customer_id=ada.pk, object_type="conversation").exists()
+
+
+def test_the_sidebar_reads_only_what_it_shows_however_long_the_history(web: Client, agent: Any) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from regard.outreach import services as outreach_services
+
+    def page_queries(customer: Customer) -> list[str]:
+        conversation = _email_conversation(customer)
+        with CaptureQueriesContext(connection) as captured:
+            assert web.get(f"/support/c/{conversation.pk}/").status_code == 200
+        return [q["sql"] for q in captured.captured_queries]
+
+    quiet = make_customer(identifiers=[("email", f"q{unique()}@example.org")])
+    busy = make_customer(identifiers=[("email", f"b{unique()}@example.org")])
+    make_order(customer=quiet, order_number=f"QUIET-{unique()}")  # an order each: lines are read once
+    for n in range(30):
+        make_order(customer=busy, order_number=f"BUSY-{unique()}")
+        outreach_services.outbox_enqueue(
+            customer=busy, kind="service", purpose="service", dedupe_key=f"busy-{n}-{unique()}", body="Hi"
+        )
+    quiet_queries, busy_queries = page_queries(quiet), page_queries(busy)
+    assert len(busy_queries) == len(quiet_queries)
+    # Customer 360's timeline and message list are a link away, not computed and thrown away.
+    assert not [q for q in busy_queries if "customers_timelineevent" in q or "outreach_outboxmessage" in q]
 
 
 def test_a_broken_mime_message_is_shown_to_the_agent_with_its_raw_text(web: Client, settings: Any) -> None:

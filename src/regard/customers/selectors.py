@@ -295,12 +295,21 @@ class Customer360:
     panels: list[Panel] = field(default_factory=list)
 
 
-def customer_360(*, actor: AnyUser, customer_id: int, via: str = "web") -> Customer360:
-    """Everything an agent needs before typing a word (C4, S10, S20), in a fixed number of queries."""
-    shows_consent = access.has_capability(actor, Capability.CONSENT_READ)
-    sections = ["profile", "identifiers", "orders", "timeline", "merges"]
-    if shows_consent:
-        sections += ["consent", "messages"]  # one audited read covers the whole page
+@dataclass(frozen=True)
+class CustomerAtAGlance:
+    """The customer, their identifiers and recent orders: what a page beside a conversation shows."""
+
+    customer: Customer
+    identifiers: list[Identifier]
+    orders: list[OrderSummary]
+
+
+def customer_at_a_glance(
+    *, actor: AnyUser, customer_id: int, via: str = "web", sections: list[str] | None = None
+) -> CustomerAtAGlance:
+    """Profile, identifiers and the last 50 orders in a fixed number of queries; the read is audited
+    with the sections the caller shows."""
+    sections = sections or ["profile", "identifiers", "orders"]
     customer = customer_get(actor=actor, customer_id=customer_id, via=via, detail={"sections": sections})
     identifiers = list(customer.identifiers.all())
     orders: QuerySet[Order] = customer.orders.prefetch_related(
@@ -311,6 +320,17 @@ def customer_360(*, actor: AnyUser, customer_id: int, via: str = "web") -> Custo
         OrderSummary(order=o, lines=list(o.lines.all()), age_days=(today - o.purchased_at).days)
         for o in orders[:50]
     ]
+    return CustomerAtAGlance(customer=customer, identifiers=identifiers, orders=summaries)
+
+
+def customer_360(*, actor: AnyUser, customer_id: int, via: str = "web") -> Customer360:
+    """Everything an agent needs before typing a word (C4, S10, S20), in a fixed number of queries."""
+    shows_consent = access.has_capability(actor, Capability.CONSENT_READ)
+    sections = ["profile", "identifiers", "orders", "timeline", "merges"]
+    if shows_consent:
+        sections += ["consent", "messages"]  # one audited read covers the whole page
+    glance = customer_at_a_glance(actor=actor, customer_id=customer_id, via=via, sections=sections)
+    customer = glance.customer
     merges = list(
         MergeRecord.objects.filter(Q(survivor=customer) | Q(absorbed=customer)).order_by("-merged_at")[:20]
     )
@@ -320,8 +340,8 @@ def customer_360(*, actor: AnyUser, customer_id: int, via: str = "web") -> Custo
     )
     return Customer360(
         customer=customer,
-        identifiers=identifiers,
-        orders=summaries,
+        identifiers=glance.identifiers,
+        orders=glance.orders,
         timeline=timeline,
         merges=merges,
         panels=customer_panels(actor=actor, customer=customer, group=group),

@@ -128,7 +128,8 @@ def messages_of(conversation: Conversation) -> list[Message]:
 class CustomerBeside:
     """What the agent sees beside a conversation: the customer first (C4, S10, S20)."""
 
-    view: customer_selectors.Customer360
+    # Only what the sidebar shows: the timeline and Customer 360's panels are a link away.
+    view: customer_selectors.CustomerAtAGlance
     earlier: list[Conversation]
     consent_line: str
     # Panels other apps registered in support.panels (entitlements, promises, the mirror).
@@ -148,7 +149,12 @@ def consent_line(customer: Customer) -> str:
 
 def customer_beside(*, actor: AnyUser, conversation: Conversation, via: str = "web") -> CustomerBeside:
     access.require(actor, Capability.CONVERSATION_READ)
-    view = customer_selectors.customer_360(actor=actor, customer_id=conversation.customer_id, via=via)
+    view = customer_selectors.customer_at_a_glance(
+        actor=actor,
+        customer_id=conversation.customer_id,
+        via=via,
+        sections=["profile", "identifiers", "orders", "consent", "conversations"],
+    )
     group = customer_selectors.customer_group_ids(view.customer)
     earlier = list(
         Conversation.objects.filter(customer_id__in=group)
