@@ -22,8 +22,10 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-# A restart usually takes a few seconds; this waits about half a minute in all.
-ATTEMPTS = 40
+# A restart usually takes a few seconds; this is how long the dispatcher waits in all. Well
+# inside the outbox lease (REGARD_OUTBOX_LEASE_SECONDS), so no other worker takes the rows
+# for a dead one's meanwhile.
+WAIT_SECONDS = 30.0
 # A connection that breaks again each time it is back is not a restart; stop after this many.
 ROUNDS = 5
 _LOST = (DatabaseError, psycopg.Error)
@@ -39,14 +41,19 @@ def reconnect() -> None:
     A pooled connection opened before the break is just as dead, and the pool only learns
     so when it is used: each failed try hands one back to be thrown away.
     """
-    for attempt in range(ATTEMPTS):
+    deadline = time.monotonic() + WAIT_SECONDS
+    attempt = 0
+    while True:
+        attempt += 1
         connection.close()
         try:
             connection.ensure_connection()
             if connection.is_usable():
                 return
         except _LOST as error:
-            log.warning("database still unreachable (try %d): %s", attempt + 1, error)
+            log.warning("database still unreachable (try %d): %s", attempt, error)
+        if time.monotonic() >= deadline:
+            break
         time.sleep(min(0.05 * 2**attempt, 1.0))
     raise ConnectionError("the database did not answer again")
 
