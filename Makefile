@@ -31,6 +31,8 @@ lint: install
 	cd src && ../$(BIN)/lint-imports ../pyproject.toml
 	# Security lint: medium and high findings fail; each accepted one carries a `# nosec` with its reason.
 	$(BIN)/bandit -q -r src -x '*/migrations/*' -ll
+	# Known vulnerabilities in the installed dependencies; one line says so when the service is out of reach.
+	$(BIN)/python scripts/audit_dependencies.py
 
 typecheck: install
 	$(BIN)/mypy

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -143,3 +144,36 @@ def test_a_partner_check_for_a_service_or_unknown_purpose_is_refused_by_name(api
         )
         assert response.status_code == 422
         assert response.json()["field"] == "purpose"
+
+
+def test_a_partner_is_told_no_again_once_the_person_consents_afresh_and_not_before(
+    api_for: Any, agent_api: Any
+) -> None:
+    # S5: after a withdrawal the partner hears "suppressed"; a new grant with fresh proof lifts
+    # it. A grant older than the withdrawal, entered later (a paper form typed in), does not:
+    # the consent in force is the latest by when it happened, as the gate reads it.
+    address = f"returner{unique()}@example.org"
+    customer = make_customer(identifiers=[("email", address)])
+    partner = api_for(Role.PARTNER)
+
+    def suppressed() -> bool:
+        response = partner.post("suppression/check", {"hashes": [_sha(address)], "purpose": "newsletter"})
+        assert response.status_code == 200, response.content
+        return response.json()["suppressed"] == [_sha(address)]
+
+    def consent(action: str, **fields: Any) -> None:
+        body = {"action": action, "purpose": "newsletter", "channel": "email"} | fields
+        response = agent_api.post(f"customers/{customer.pk}/consent", body)
+        assert response.status_code == 201, response.content
+
+    consent("grant", source="form", proof={"ip": "203.0.113.9", "form_text_version": "signup-3"})
+    assert not suppressed()
+    consent("withdraw", source="unsubscribe_link")
+    assert suppressed()
+    withdrawn_at = ConsentEvent.objects.filter(customer=customer).latest("occurred_at").occurred_at
+    consent("grant", source="import", occurred_at=(withdrawn_at - timedelta(days=30)).isoformat())
+    assert suppressed()  # an older form does not undo a later unsubscribe
+    consent("grant", source="form", proof={"ip": "198.51.100.4", "form_text_version": "signup-4"})
+    assert not suppressed()
+    consent("withdraw", source="unsubscribe_link")
+    assert suppressed()

@@ -3,7 +3,8 @@
 Ninja documents the success codes it is told; the error answers come from one place
 (``regard.api.errors``) and follow from the operation's shape, so they are added here from
 that shape: a signed-in route can answer 401 and 403, a route with input 422, a path with
-an id 404, a write 409, a body 400 (unreadable JSON) and 413 (over the size limit).
+an id or an input naming another record by id 404, a write 409, a body 400 (unreadable
+JSON) and 413 (over the size limit).
 """
 
 from __future__ import annotations
@@ -42,7 +43,26 @@ DESCRIPTIONS = {
 _WRITES = {"post", "put", "patch", "delete"}
 
 
-def error_codes_for(method: str, path: str, operation: dict[str, Any]) -> list[str]:
+def _names_a_record(value: Any, components: dict[str, Any], seen: frozenset[str] = frozenset()) -> bool:
+    """Whether a schema has a property that points at a record by id (``customer_id``,
+    ``customer.id``), which can name one that does not exist."""
+    if isinstance(value, list):
+        return any(_names_a_record(v, components, seen) for v in value)
+    if not isinstance(value, dict):
+        return False
+    reference = value.get("$ref")
+    if isinstance(reference, str) and reference.startswith("#/components/schemas/"):
+        name = reference.rsplit("/", 1)[1]
+        return name not in seen and _names_a_record(components.get(name), components, seen | {name})
+    properties = value.get("properties")
+    if isinstance(properties, dict) and any(key == "id" or key.endswith("_id") for key in properties):
+        return True
+    return any(_names_a_record(v, components, seen) for k, v in value.items() if k != "$ref")
+
+
+def error_codes_for(
+    method: str, path: str, operation: dict[str, Any], components: dict[str, Any] | None = None
+) -> list[str]:
     codes: list[str] = []
     if operation.get("security"):
         codes += ["401", "403"]
@@ -51,7 +71,11 @@ def error_codes_for(method: str, path: str, operation: dict[str, Any]) -> list[s
         codes += ["400", "413"]
     if operation.get("parameters") or has_body:
         codes.append("422")
-    if "{" in path:
+    names_a_record = any(
+        p.get("in") == "query" and str(p.get("name", "")).endswith("_id")
+        for p in operation.get("parameters", ())
+    ) or _names_a_record(operation.get("requestBody"), components or {})
+    if "{" in path or names_a_record:
         codes.append("404")
     if method in _WRITES:
         codes.append("409")
@@ -59,13 +83,14 @@ def error_codes_for(method: str, path: str, operation: dict[str, Any]) -> list[s
 
 
 def document_error_answers(schema: dict[str, Any]) -> dict[str, Any]:
-    schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components["Error"] = ERROR_SCHEMA
     reference = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
     for path, methods in schema.get("paths", {}).items():
         for method, operation in methods.items():
             responses = operation.setdefault("responses", {})
             documented = {str(code) for code in responses}  # ninja keys its own codes by int
-            for code in error_codes_for(method, path, operation):
+            for code in error_codes_for(method, path, operation, components):
                 if code not in documented:
                     responses[int(code)] = {"description": DESCRIPTIONS[code], "content": reference}
     return schema

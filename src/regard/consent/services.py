@@ -71,7 +71,15 @@ def _partner_opt_outs_follow(event: ConsentEvent) -> None:
             customer=event.customer, kind=Identifier.Kind.EMAIL
         ).values_list("value_normalised", flat=True)
     ]
-    if event.action == ConsentEvent.Action.GRANTED:
+    # The consent in force is the latest by when it happened, not by when it was recorded: a
+    # paper form older than the unsubscribe, entered today, leaves the person opted out.
+    in_force = (
+        ConsentEvent.objects.filter(customer=event.customer, purpose=event.purpose, channel=Channel.EMAIL)
+        .order_by("-occurred_at", "-id")
+        .first()
+    )
+    assert in_force is not None  # the event itself at least
+    if in_force.action == ConsentEvent.Action.GRANTED:
         MarketingOptOut.objects.filter(identifier_hash__in=hashes, purpose=event.purpose).delete()
         return
     MarketingOptOut.objects.bulk_create(
@@ -80,7 +88,7 @@ def _partner_opt_outs_follow(event: ConsentEvent) -> None:
                 identifier_hash=h,
                 purpose=event.purpose,
                 customer_id=event.customer_id,
-                since=event.recorded_at,
+                since=in_force.recorded_at,
             )
             for h in hashes
         ],

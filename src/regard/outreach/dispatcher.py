@@ -16,10 +16,11 @@ import dataclasses
 import logging
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import lru_cache
-from typing import Any
+from functools import lru_cache, partial
+from typing import Any, TypeVar
 
 import psycopg
 from django.conf import settings
@@ -33,7 +34,7 @@ from regard.consent.models import ConsentEvent, PreferenceChange, Suppression
 from regard.consent.selectors import suppressed_hashes
 from regard.consent.tokens import link_token
 from regard.customers.models import Customer, Identifier, TimelineEvent
-from regard.outreach import brake, dkim_keys, gate, journeys, mime
+from regard.outreach import brake, dkim_keys, gate, journeys, mime, reconnect
 from regard.outreach.footer import email_footer
 from regard.outreach.models import Campaign, Journey, OutboxMessage
 from regard.outreach.render import MissingData, customer_context, render
@@ -48,6 +49,7 @@ MAX_ATTEMPTS = 8
 # may still have committed after it, so the pre-send check looks back this far.
 COMMIT_MARGIN = timedelta(seconds=30)
 State = OutboxMessage.State
+T = TypeVar("T")
 
 
 def backoff(attempts: int) -> timedelta:
@@ -483,15 +485,60 @@ def dispatch_batch(
         if time.monotonic() >= hand_over_until:
             unsent = prepared[index:]
             break
-        changed_customers, changed_hashes = _changed_since(since)
-        if (
-            item.row.customer_id in changed_customers or item.address_hash in changed_hashes
-        ) and not _still_allowed(item, now=timezone.now(), policy=policy):
+        if _again_if_connection_lost(
+            partial(_stopped_before_send, item, since=since, policy=policy), [item.row], stats
+        ):
             stats.counts["stopped_before_send"] += 1
             continue
         results.append((item, sender.send(item.envelope, clearance=item.clearance)))
-    _record(results, unsent, now=timezone.now(), stats=stats)
+    recorded_at = timezone.now()
+    handed = [p.row for p, _ in results] + [p.row for p in unsent]
+    reruns: list[bool] = []
+
+    def record_once() -> None:
+        # A lost COMMIT reply: the rows already left SENDING, so the record stands.
+        if (
+            reruns
+            and not OutboxMessage.objects.filter(
+                pk__in=[r.pk for r in handed], state=State.SENDING, claimed_at=now
+            ).exists()
+        ):
+            return
+        reruns.append(True)
+        _record(results, unsent, now=recorded_at, stats=stats)
+
+    _again_if_connection_lost(record_once, handed, stats)
     return stats
+
+
+def _stopped_before_send(item: Prepared, *, since: datetime, policy: gate.Policy) -> bool:
+    changed_customers, changed_hashes = _changed_since(since)
+    return (
+        item.row.customer_id in changed_customers or item.address_hash in changed_hashes
+    ) and not _still_allowed(item, now=timezone.now(), policy=policy)
+
+
+_REWRITTEN = [*CLAIM_FIELDS, "last_error", "smtp_code", "was_uncertain"]
+
+
+def _again_if_connection_lost(call: Callable[[], T], rows: list[OutboxMessage], stats: DispatchStats) -> T:
+    """Run ``call``; if the database connection is lost (a restart), reconnect and run it again,
+    from the rows and counts as they were before the failed run.
+
+    The relay has accepted some messages by now: giving up would leave their rows in SENDING
+    until the lease ran out, marketing then counted uncertain and service mail sent twice.
+    """
+    saved = [(row, {name: getattr(row, name) for name in _REWRITTEN}) for row in rows]
+    counts = stats.counts.copy()
+
+    def run() -> T:
+        for row, values in saved:
+            for name, value in values.items():
+                setattr(row, name, value)
+        stats.counts = counts.copy()
+        return call()
+
+    return reconnect.surviving_lost_connection(run)
 
 
 def campaigns_finish() -> int:
