@@ -125,6 +125,7 @@ def insert_per_key(
         model._default_manager.bulk_create(rows, ignore_conflicts=True)
         return
     quote = connection.ops.quote_name
+    conflict = {f.attname: str(f.column) for f in model._meta.concrete_fields}[unique]
     columns: list[str] = []
     values: list[str] = []
     params: list[Any] = []
@@ -145,7 +146,7 @@ def insert_per_key(
         cursor.execute(
             f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(columns)})"  # nosec B608 # SQL names from model metadata, values as parameters
             f" SELECT {', '.join(values)} FROM unnest(%s::bigint[]) AS u(key)"
-            f" ON CONFLICT ({quote(str(model._meta.get_field(unique).column))}) DO NOTHING",
+            f" ON CONFLICT ({quote(conflict)}) DO NOTHING",
             params,
         )
 
@@ -186,7 +187,7 @@ def fetch_prepared(sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
     if is_postgresql():
         connection.ensure_connection()
         with psycopg.Cursor(connection.connection) as raw:
-            return raw.execute(sql, params, prepare=True).fetchall()  # type: ignore[arg-type]
+            return raw.execute(sql, params, prepare=True).fetchall()
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return list(cursor.fetchall())

@@ -80,6 +80,8 @@ def timeline_append_many(*, entries: Iterable[TimelineEntry], now: datetime | No
     shapes one; ``now`` is their recorded time and the default occurred time. Answers how many."""
     now = now or timezone.now()
     rows = [(entry.customer_id, *_values(entry, now)) for entry in entries]
+    if not rows:
+        return 0
     with transaction.atomic(savepoint=False):
         bulk.insert(TimelineEvent, ("customer_id", *FIELDS), rows)
     return len(rows)
