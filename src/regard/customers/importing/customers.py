@@ -130,18 +130,13 @@ def _customers_batch_write(
     if not new_rows:
         return outcome
 
-    written = list(
-        zip(
-            bulk.insert(
-                Customer,
-                CUSTOMER_INSERT_FIELDS,
-                [(*row.profile, row.search_text, SOURCE, now, now) for row in new_rows],
-                ids=True,
-            ),
-            new_rows,
-            strict=True,
-        )
+    customer_ids = bulk.insert(
+        Customer,
+        CUSTOMER_INSERT_FIELDS,
+        [(*row.profile, row.search_text, SOURCE, now, now) for row in new_rows],
+        ids=True,
     )
+    written = list(zip(customer_ids, new_rows, strict=True))
     bulk.insert(
         Identifier,
         IDENTIFIER_INSERT_FIELDS,
