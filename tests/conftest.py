@@ -11,7 +11,7 @@ from typing import Any
 import django_ratelimit.core
 import pytest
 from django.contrib.auth.models import User
-from django.core.cache import cache
+from django.core.cache.backends.base import BaseCache
 from django.test import Client
 from hypothesis import HealthCheck, settings
 
@@ -81,8 +81,14 @@ _test_numbers = itertools.count()
 def _fresh_rate_limits(monkeypatch: pytest.MonkeyPatch) -> None:
     # Public pages count requests per client address in the shared cache (a database table
     # here); one test's requests must not use up the next test's budget, whatever the order.
-    # A fresh key prefix starts every count at zero without touching the database.
-    cache.key_prefix = f"test{next(_test_numbers)}"
+    # A fresh key prefix starts every count at zero without touching the database. It is set
+    # on the class, not on `cache`: that object is per thread, and the chat consumers count
+    # in threads of their own, which would otherwise share one prefix across tests.
+    prefix = f"test{next(_test_numbers)}"
+    make_key = BaseCache.make_key
+    monkeypatch.setattr(
+        BaseCache, "make_key", lambda self, key, version=None: make_key(self, f"{prefix}:{key}", version)
+    )
     # The limiter counts in fixed windows; a window that ended between a test's fifth and
     # sixth request would start the count again. Its clock stands still for the test.
     standing = time.time()

@@ -600,69 +600,8 @@ def _speed(scale: float) -> None:
         f"{run.pairs_compared:,} pairs, {run.pairs_compared / max(run_s, 1e-9):,.0f} pairs/s"
     )
     print(_row("Regard (batch run, stored)", stored, truth, DEFAULT_THRESHOLD))
-    if os.environ.get("BENCH_MATCH_PG"):
-        _postgres_beside_local(ids, exact, truth)
 
     _report_incremental(newcomers, ids)
-
-
-def _timed_batch(backend: str) -> tuple[Any, float, float, dict[tuple[int, int], float]]:
-    """A batch run from an empty index and no candidates: (run, seconds, seconds of its
-    blocking + comparison + scoring span, stored probabilities by customer pair)."""
-    from django.test import override_settings
-
-    from regard.matching import services
-    from regard.matching.models import MatchCandidate, MatchKey, MatchRun
-
-    MatchCandidate.objects.all().delete()
-    MatchKey.objects.all().delete()
-    stages: dict[str, float] = {}
-
-    def progress(stage: str, fraction: float) -> None:
-        stages.setdefault(stage, time.perf_counter())
-
-    started = time.perf_counter()
-    with override_settings(REGARD_MATCH_BACKEND=backend):
-        run = services.match_run_execute(
-            run=MatchRun.objects.create(created_at=datetime.now(UTC)), progress=progress
-        )
-    run_s = time.perf_counter() - started
-    stored = {
-        (low, high): p
-        for low, high, p in MatchCandidate.objects.values_list(
-            "customer_low_id", "customer_high_id", "probability"
-        ).iterator(chunk_size=20000)
-    }
-    return run, run_s, stages["storing candidates"] - stages["blocking"], stored
-
-
-def _postgres_beside_local(
-    ids: dict[int, str], exact: set[tuple[str, str]], truth: set[tuple[str, str]]
-) -> None:
-    """The postgres backend (blocking, comparison and scoring in SQL) against a local batch
-    run, one after the other on the same customers and model, each from an empty index."""
-    local_run, local_s, local_span, local = _timed_batch("local")
-    pg_run, pg_s, pg_span, in_pg = _timed_batch("postgres")
-    pairs = local_run.pairs_compared
-    print(
-        f"  batch run, local backend    {local_s:.1f} s, {pairs:,} pairs, {pairs / max(local_s, 1e-9):,.0f} pairs/s; "
-        f"block+compare+score {local_span:.2f} s, {pairs / max(local_span, 1e-9):,.0f} pairs/s"
-    )
-    print(
-        f"  batch run, postgres backend {pg_s:.1f} s, {pg_run.pairs_compared:,} pairs, "
-        f"{pg_run.pairs_compared / max(pg_s, 1e-9):,.0f} pairs/s; block+compare+score (profiles copied in, "
-        f"SQL) {pg_span:.2f} s, {pg_run.pairs_compared / max(pg_span, 1e-9):,.0f} pairs/s; "
-        f"ratio postgres/local ×{local_span / max(pg_span, 1e-9):.2f} on that span"
-    )
-    differ = max((abs(in_pg[pair] - p) for pair, p in local.items() if pair in in_pg), default=0.0)
-    print(
-        f"  same candidates: {in_pg.keys() == local.keys()} ({len(in_pg):,} postgres, {len(local):,} local), "
-        f"largest probability difference {differ:.1e}"
-    )
-    stored = {tuple(sorted((ids[low], ids[high]))): p for (low, high), p in in_pg.items()}
-    for pair in exact:
-        stored[pair] = 1.0
-    print(_row("Regard (postgres backend, stored)", stored, truth, DEFAULT_THRESHOLD))  # type: ignore[arg-type]
 
 
 def _report_incremental(newcomers: list[dict[str, Any]], ids: dict[int, str]) -> None:

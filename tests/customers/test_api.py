@@ -279,3 +279,25 @@ def test_merging_an_unknown_customer_is_a_404(agent_api: Any) -> None:
     response = agent_api.post(f"customers/{anna.pk}/merge", {"absorbed_id": 987654})
     assert response.status_code == 404
     assert response.json()["field"] == "absorbed_id"
+
+
+@pytest.mark.parametrize(
+    ("language", "salutation", "family_name", "greeting"),
+    [
+        ("en", "様", "佐藤", "Dear 佐藤様"),  # an English page names her as she is addressed
+        ("ja", "様", "佐藤", "佐藤様"),
+        ("de", "님", "김", "Guten Tag 김님"),
+        ("en", "Ms", "Weber", "Dear Ms Weber"),
+        ("de", "Frau", "Weber", "Guten Tag Frau Weber"),
+    ],
+)
+def test_an_honorific_that_follows_the_name_is_written_after_it(
+    language: str, salutation: str, family_name: str, greeting: str
+) -> None:
+    from django.utils import translation
+
+    customer = make_customer(
+        preferred_name="", formality="formal", salutation=salutation, family_name=family_name
+    )
+    with translation.override(language):
+        assert customer.greeting == greeting

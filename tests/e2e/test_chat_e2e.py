@@ -108,3 +108,63 @@ def test_operator_in_the_widget_reaches_the_agents_inbox_live_and_shows_the_plac
     assert (conversation.wants_human, conversation.handoff_count) == (True, 1)
     for context in (agent_context, customer_context, second_context):
         context.close()
+
+
+def test_on_a_german_phone_the_widget_fills_the_screen_speaks_german_and_notices_the_agents_answer(
+    asgi_server: str, browser: Browser, make_user: Callable[..., User], artifacts_dir: Path
+) -> None:
+    agent = make_user(Role.AGENT, username="agent-jonas")
+    agent.first_name = "Jonas"
+    agent.save(update_fields=["first_name"])
+    demo_chat_site_ensure()
+
+    phone_context = browser.new_context(
+        viewport={"width": 390, "height": 844}, locale="de-DE", is_mobile=True
+    )
+    phone = phone_context.new_page()
+    phone.goto(f"{asgi_server}/demo/shop/")
+    launcher = phone.get_by_test_id("chat-open")
+    expect(launcher).to_have_text("Chat mit uns")
+    launcher.click()
+    # Nobody is online yet: the email form, in German, with the consent words the server records.
+    expect(phone.get_by_test_id("chat-notice")).to_contain_text("Gerade ist niemand online")
+    expect(phone.get_by_test_id("chat-offline")).to_contain_text(
+        "Antworten Sie mir per E-Mail an diese Adresse."
+    )
+    panel = phone.get_by_role("dialog")
+    box = panel.bounding_box()
+    assert box is not None
+    assert (box["x"], box["y"], box["width"], box["height"]) == (0, 0, 390, 844)
+    expect(launcher).to_be_hidden()  # it no longer covers the form
+    phone.screenshot(path=str(artifacts_dir / "chat-widget-phone-de.png"))
+    phone_context.close()
+
+    agent_context = browser.new_context()
+    inbox = agent_context.new_page()
+    inbox.goto(f"{asgi_server}/accounts/login/")
+    inbox.get_by_label("User name").fill(agent.username)
+    inbox.get_by_label("Password").fill(PASSWORD)
+    inbox.get_by_role("button", name="Sign in").click()
+    inbox.wait_for_url(lambda url: "/accounts/login/" not in url)
+    inbox.goto(f"{asgi_server}/support/")
+    expect(inbox.get_by_test_id("live-status")).to_contain_text("Live:")
+
+    customer_context = browser.new_context(locale="de-DE")
+    shop = customer_context.new_page()
+    shop.goto(f"{asgi_server}/demo/shop/")
+    shop.get_by_test_id("chat-open").click()
+    expect(shop.get_by_test_id("chat-notice")).to_contain_text("eine Person aus unserem Team antwortet")
+    shop.get_by_test_id("chat-input").fill("Wo ist mein Paket?")
+    shop.get_by_test_id("chat-input").press("Enter")
+    expect(shop.get_by_test_id("chat-queue")).to_contain_text("Sie sind als Nächstes an der Reihe.")
+
+    conversation = Conversation.objects.get(messages__body_text="Wo ist mein Paket?")
+    answering = agent_context.new_page()  # the inbox stays open beside it
+    answering.goto(f"{asgi_server}/support/c/{conversation.pk}/")
+    answering.locator("textarea[name=body]").first.fill("Guten Tag, ich sehe nach.")
+    answering.get_by_role("button", name="Check and send").click()
+    expect(shop.get_by_test_id("chat-log")).to_contain_text("Guten Tag, ich sehe nach.")
+    expect(shop.get_by_test_id("chat-notice")).to_have_text("Jonas aus unserem Team antwortet.")
+    shop.screenshot(path=str(artifacts_dir / "chat-widget-agent-answers-de.png"))
+    for context in (agent_context, customer_context):
+        context.close()

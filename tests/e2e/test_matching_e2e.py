@@ -87,7 +87,7 @@ def test_agent_accepts_a_duplicate_from_the_review_queue_and_sees_one_customer(
     sign_in(base_url, "agent-amir")
     page.goto(f"{base_url}/matching/")
     expect(page.get_by_role("heading", name="Possible duplicates")).to_be_visible()
-    link = page.get_by_role("link", name=f"Customers {survivor.pk} and {absorbed.pk}")
+    link = page.get_by_role("link", name=f"{survivor.display_name} and {absorbed.display_name}")
     expect(link).to_be_visible()
     link.click()
 

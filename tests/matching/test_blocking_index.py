@@ -10,6 +10,7 @@ from django.utils import timezone
 from regard.customers.models import Customer
 from regard.matching import engine, selectors, services
 from regard.matching.models import MatchKey, MatchRun
+from regard.matching.services import blocking_index
 
 
 def _expected_keys() -> set[tuple[int, int]]:
@@ -86,11 +87,11 @@ def test_clean_text_gives_the_same_result_for_ascii_and_other_text() -> None:
 def test_a_bulk_rebuild_on_postgresql_restores_the_lookup_index_and_foreign_key(
     population: Callable[..., list[Customer]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(services, "BULK_KEY_ROWS", 1)
+    monkeypatch.setattr(blocking_index, "BULK_KEY_ROWS", 1)
     bulk_rebuilds = []
-    replace = services._replace_keys_in_bulk
+    replace = blocking_index._replace_keys_in_bulk
     monkeypatch.setattr(
-        services, "_replace_keys_in_bulk", lambda *args: bulk_rebuilds.append(1) or replace(*args)
+        blocking_index, "_replace_keys_in_bulk", lambda *args: bulk_rebuilds.append(1) or replace(*args)
     )
     population(30)
     MatchKey.objects.all().delete()  # a new installation's first run: the index is empty

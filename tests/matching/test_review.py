@@ -11,6 +11,7 @@ from regard.customers import services as customer_services
 from regard.customers.models import Customer, Identifier, MergeRecord
 from regard.matching import engine, selectors, services
 from regard.matching.models import MatchCandidate, MatchRun, MatchSettings
+from regard.matching.services import incremental
 from regard.privacy.roles import Role
 from tests.matching.conftest import create
 
@@ -145,7 +146,7 @@ def test_incremental_path_ranks_by_shared_keys_and_skips_oversized_blocks(
         create(given_name=f"Neighbour{i}", family_name="Else", street="4 Harbour Road", locality="Leeds")
     _run()
     # Only three candidates may be read, and a key held by more than ten customers is no block.
-    monkeypatch.setattr(services, "INCREMENTAL_CANDIDATE_LIMIT", 3)
+    monkeypatch.setattr(incremental, "INCREMENTAL_CANDIDATE_LIMIT", 3)
     monkeypatch.setattr(engine, "MAX_BLOCK", 10)
     with django_capture_on_commit_callbacks(execute=True):  # type: ignore[attr-defined]
         newcomer = create(
@@ -217,3 +218,31 @@ def test_automatic_merge_only_above_the_admins_threshold_and_undoable(
     services.candidate_merge_undo(candidate=candidate, actor=None)
     second.refresh_from_db()
     assert second.merged_into_id is None
+
+
+def test_the_queue_names_both_people_ranks_certain_matches_by_weight_and_audits_the_names(
+    make_user: Callable[..., User],
+) -> None:
+    from regard.privacy.models import AuditEntry
+
+    people = [
+        customer_services.customer_create(actor=None, preferred_name=name)
+        for name in ("Ada Byron", "Ada B.", "Grace Hopper", "G. Hopper")
+    ]
+    now = timezone.now()
+    weaker = MatchCandidate.objects.create(
+        customer_low=people[0], customer_high=people[1], probability=1.0, match_weight=21.5, created_at=now
+    )
+    stronger = MatchCandidate.objects.create(
+        customer_low=people[2], customer_high=people[3], probability=1.0, match_weight=34.0, created_at=now
+    )
+    reviewer = make_user(Role.AGENT)
+    body = _client_for(reviewer).get("/matching/").content.decode()
+    assert "Grace Hopper and G. Hopper" in body
+    assert "Ada Byron and Ada B." in body
+    assert body.index(f"/matching/{stronger.pk}/") < body.index(f"/matching/{weaker.pk}/")
+    assert "1.0000" not in body
+    assert "&gt; 99.99 %" in body
+    assert "Customers " not in body
+    audited = set(AuditEntry.objects.filter(actor=reviewer).values_list("customer_id", flat=True))
+    assert audited == {p.pk for p in people}

@@ -230,3 +230,32 @@ def test_the_dispatch_command_finishes_campaigns_when_idle(smtp_server) -> None:
     assert smtp_server[0].to(address)
     campaign.refresh_from_db()
     assert campaign.state == campaign.State.DONE
+
+
+def test_the_footer_speaks_the_recipients_language(smtp_server, sender) -> None:
+    # A German newsletter with an English "you agreed to newsletter by email" reads as spam.
+    recorder, _ = smtp_server
+    customer, address = subscriber(preferred_name="Jana", formality="informal", language="de")
+    enqueue_for(running_campaign(body="{{ greeting }}, Neuigkeiten."), customer)
+    dispatch_batch(sender=sender)
+    body = recorder.to(address)[0].message.get_payload(decode=True).decode()
+    assert "Sie erhalten diese E-Mail, weil Sie zugestimmt haben, unseren Newsletter zu erhalten." in body
+    assert "Mit einem Klick abmelden: http" in body
+    assert "Themen, Kanäle und Häufigkeit wählen oder pausieren: http" in body
+    assert "You receive" not in body
+    assert "Unsubscribe" not in body
+
+
+def test_every_language_of_the_demo_has_the_whole_footer() -> None:
+    from regard.customers.demo import LOCALES
+    from regard.outreach.footer import PURPOSE_WORDS, email_footer
+
+    for language in sorted({loc.language for loc in LOCALES if not loc.language.startswith("en")}):
+        for purpose in PURPOSE_WORDS:
+            links = {"unsubscribe_url": "u", "preferences_url": "p"}
+            english = email_footer(language="en", purpose=purpose, marketing=True, **links)
+            footer = email_footer(language=language, purpose=purpose, marketing=True, **links)
+            # Why, unsubscribe, preferences: each line in the language, none left in English.
+            assert not set(footer.splitlines()[2:5]) & set(english.splitlines()[2:5]), (language, footer)
+        service = email_footer(language=language, purpose="service", marketing=False)
+        assert "Reply to this message" not in service, language

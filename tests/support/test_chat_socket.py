@@ -481,3 +481,116 @@ def test_new_chats_from_one_address_are_limited_across_sockets(site: ChatSite, s
 
     run(scenario)
     assert Conversation.objects.filter(channel="chat").count() == 3
+
+
+def test_a_german_browser_gets_the_chat_in_german_and_consent_is_recorded_in_the_words_shown(
+    site: ChatSite, make_user: Callable[..., User]
+) -> None:
+    agent = make_user(Role.AGENT)
+
+    async def scenario() -> None:
+        welcome = await hello(customer_socket(), language="de-DE")
+        assert welcome["language"] == "de"
+        assert welcome["greeting"] == "Guten Tag"
+        assert welcome["notice"].startswith("Gerade ist niemand online")
+        assert "Person" in welcome["notice"]  # how to reach a person, in German too (S17)
+        assert (
+            welcome["consent_text"]
+            == "Gerade ist niemand online. Antworten Sie mir per E-Mail an diese Adresse."
+        )
+
+        offline = customer_socket()
+        await hello(offline, language="de")
+        await offline.send_json_to(
+            {"type": "offline", "text": "Bitte rufen Sie an", "email": "jo@example.de", "consent": True}
+        )
+        received = await receive_until(offline, "offline_received")
+        assert received["text"].startswith("Danke: Wir antworten per E-Mail, Referenz [#")
+
+        inbox = agent_socket(agent)
+        await inbox.connect()
+        await inbox.receive_json_from(timeout=5)
+        german, french = customer_socket(), customer_socket()
+        await hello(german, language="de")
+        await german.send_json_to({"type": "message", "text": "Wo ist mein Paket?"})
+        assert (
+            "Sie sind als Nächstes an der Reihe." in (await receive_until(german, "queue"))["queue"]["text"]
+        )
+        await hello(french, language="fr-CH")
+        await french.send_json_to({"type": "message", "text": "Où est mon colis ?"})
+        place = (await receive_until(french, "queue"))["queue"]
+        assert place["text"].startswith("Vous êtes numéro 2 dans la file d’attente (1 avant vous).")
+        # The line moves: each visitor reads it in their own language, whoever moved it.
+        conversation = await database_sync_to_async(
+            Conversation.objects.filter(messages__body_text="Wo ist mein Paket?").get
+        )()
+        await database_sync_to_async(services.conversation_set_status)(
+            actor=agent, conversation=conversation, status="resolved"
+        )
+        moved = await receive_until(french, "queue")
+        assert moved["queue"]["text"].startswith("Vous êtes le prochain")
+        for socket in (offline, german, french, inbox):
+            await socket.disconnect()
+
+    run(scenario)
+    consent = ConsentEvent.objects.get(customer__identifiers__value_normalised="jo@example.de")
+    assert "Antworten Sie mir per E-Mail an diese Adresse." in consent.proof["note"]
+
+
+@pytest.mark.parametrize(
+    ("asked", "header", "language"),
+    [
+        ("de-AT", b"", "de"),
+        (None, b"fr-CH,fr;q=0.9,en;q=0.8", "fr"),
+        ("xx-nonsense", b"de;q=0.9", "de"),
+        (42, b"", "en"),
+        ("", b"", "en"),
+    ],
+)
+def test_the_visitors_language_comes_from_the_widget_then_the_handshake(
+    asked: object, header: bytes, language: str
+) -> None:
+    from regard.support.consumers import visitor_language
+
+    scope = {"headers": [(b"accept-language", header)] if header else []}
+    assert visitor_language(asked, scope) == language
+
+
+def test_the_chat_and_contact_form_texts_have_german_and_french_catalogues() -> None:
+    import ast
+    import gettext
+    from pathlib import Path
+
+    from django.template import engines
+    from django.templatetags.i18n import BlockTranslateNode, TranslateNode
+
+    import regard
+
+    src = Path(regard.__file__).resolve().parent
+    wanted: set[str] = set()
+    for module in ("support/consumers.py", "support/queue.py", "support/chat.py", "support/views.py"):
+        for node in ast.walk(ast.parse((src / module).read_text())):
+            if (
+                isinstance(node, ast.Call)
+                and getattr(node.func, "id", "") in {"gettext", "gettext_lazy", "gettext_noop", "ngettext"}
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+            ):
+                wanted.add(node.args[0].value)
+    for name in ("support/contact.html", "support/contact_thanks.html"):
+        template = engines["django"].engine.get_template(name)
+        wanted |= {
+            n.filter_expression.var.literal for n in template.nodelist.get_nodes_by_type(TranslateNode)
+        }
+        wanted |= {
+            n.render_token_list(n.singular)[0]
+            for n in template.nodelist.get_nodes_by_type(BlockTranslateNode)
+        }
+    assert len(wanted) > 20
+    for language in ("de", "fr"):
+        known: dict[object, str] = {}
+        for app in ("customers", "support"):  # "Hello" is the greeting's, in customers
+            found = gettext.translation("django", localedir=src / app / "locale", languages=[language])
+            known.update(found._catalog)  # type: ignore[attr-defined]
+        missing = {m for m in wanted if m not in known and (m, 0) not in known}
+        assert not missing, (language, missing)

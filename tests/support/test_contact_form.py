@@ -102,3 +102,17 @@ def test_submissions_are_rate_limited_per_client() -> None:
     assert codes[:5] == [200] * 5
     assert codes[5:] == [429, 429]
     assert Conversation.objects.count() == 5
+
+
+def test_the_contact_form_speaks_the_browsers_language() -> None:
+    from django.test import Client
+
+    german = Client(HTTP_ACCEPT_LANGUAGE="de-DE,de;q=0.9,en;q=0.5").get("/contact/")
+    assert german.headers["Content-Language"] == "de"
+    page = german.content.decode()
+    assert '<html lang="de">' in page
+    for text in ("Kontakt", "Ihr Name", "Senden"):
+        assert text in page
+    assert "Your name" not in page
+    english = Client().get("/contact/").content.decode()
+    assert "Your name" in english

@@ -280,3 +280,25 @@ def test_replies_and_customer_messages_move_the_due_times_through_the_hooks(
     assert conversation.next_response_due_at == datetime(2026, 5, 27, 11, 0, tzinfo=BERLIN)
     # The first-response timer, firing at its due time, finds the target met and does nothing.
     assert sla_timer_fire(conversation_id=conversation.pk, target="first_response", stage="breach", due_at=TUESDAY_4PM, now=TUESDAY_4PM) == "met"  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("present", "told"),
+    [((Role.MANAGER, Role.ADMIN), {"manager"}), ((Role.ADMIN,), {"admin"})],
+)
+def test_a_breach_nobody_owns_reaches_the_managers_or_else_the_admins(
+    make_user: Any, present: tuple[Role, ...], told: set[str]
+) -> None:
+    for role in present:
+        make_user(role, username=role.value)
+    make_user(Role.AGENT, username="someone")
+    leaderless = Team.objects.create(name="Care", slug="care", time_zone="Europe/Berlin", country="DE")
+    conversation = open_complaint(leaderless)
+    due = conversation.first_response_due_at
+    assert due is not None
+    outcome = sla_timer_fire(
+        conversation_id=conversation.pk, target="first_response", stage="breach", due_at=due, now=TUESDAY_4PM
+    )
+    assert outcome == "escalated"
+    notes = Notification.objects.filter(conversation=conversation, kind="sla_breach")
+    assert {n.user.username for n in notes} == told

@@ -100,3 +100,31 @@ def test_a_marketer_cannot_read_the_page(make_user: Any, merged_person: Any) -> 
     response = client.get(reverse("customers:detail", args=[merged_person.pk]))
     assert response.status_code == 403
     assert b"signup-v3" not in response.content
+
+
+def test_the_message_list_shows_subjects_as_the_person_saw_them_not_template_source(make_user: Any) -> None:
+    person = make_customer(preferred_name="Ms Braun", identifiers=[("email", f"b{unique()}@example.de")])
+    outreach_services.outbox_enqueue(
+        customer=person,
+        kind="service",
+        purpose="service",
+        dedupe_key=f"reply-{unique()}",
+        subject="{{ support_subject }}",
+        body="Hello",
+        context={"support_subject": "Re: My earphones crackle [#cdc5a85a30e7]"},
+    )
+    outreach_services.outbox_enqueue(
+        customer=person,
+        kind="service",
+        purpose="surveys",
+        dedupe_key=f"survey-{unique()}",
+        subject="How did we do, {{ not_on_file }}? [#{{ token }}]",
+        body="Hello",
+    )
+    client = Client()
+    client.force_login(make_user(Role.AGENT))
+    page = client.get(reverse("customers:detail", args=[person.pk])).content.decode()
+    assert "Re: My earphones crackle" in page
+    assert "How did we do, …?" in page
+    assert "{{" not in page
+    assert "[#" not in page

@@ -4,6 +4,7 @@ regard serve                      everything in one process group (web, worker, 
 regard web | worker | dispatch | smtpd   the pieces, for production
 regard token create --user NAME   print a new API token
 regard import customers FILE.csv  import with a progress bar and an error report
+regard erase ID --reason … --as ADMIN --yes   erase a person (Art. 17), as from Customer 360
 """
 
 from __future__ import annotations

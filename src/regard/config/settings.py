@@ -225,7 +225,7 @@ REGARD_DEFAULT_PHONE_REGION = env("REGARD_DEFAULT_PHONE_REGION", "US")
 REGARD_HOST = env("REGARD_HOST", "127.0.0.1")
 REGARD_PORT = int(env("REGARD_PORT", "8000"))
 REGARD_API_PAGE_SIZE = 50
-# Where a batch run of identity resolution blocks and scores: local, postgres or spark (docs/matching.md).
+# Where a batch run of identity resolution blocks and scores: local or spark (docs/matching.md).
 REGARD_MATCH_BACKEND = env("REGARD_MATCH_BACKEND", "local")
 # The spark backend's cluster (spark://host:7077, yarn, local[N]) and extra Spark settings,
 # "key=value;key=value" (spark.executor.memory=8g;spark.sql.shuffle.partitions=400).

@@ -11,6 +11,7 @@ from regard.api.auth import ApiRequest, requires
 from regard.customers import selectors, services
 from regard.customers.models import Customer, Order
 from regard.customers.schemas import (
+    CustomerFound,
     CustomerIn,
     CustomerOut,
     CustomerPage,
@@ -73,7 +74,13 @@ def search_customers(
     page = selectors.customer_search(actor=request.auth, query=q, limit=limit, offset=offset)
     identifiers = selectors.identifiers_by_customer([c.pk for c in page.customers])
     return CustomerPage(
-        items=[CustomerOut.from_model(c, identifiers.get(c.pk, [])) for c in page.customers],
+        items=[
+            CustomerFound(
+                **CustomerOut.from_model(c, identifiers.get(c.pk, [])).model_dump(),
+                matched=page.matched[c.pk],
+            )
+            for c in page.customers
+        ],
         next_offset=page.next_offset,
     )
 

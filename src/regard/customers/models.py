@@ -9,6 +9,9 @@ from django.utils.translation import gettext
 
 from regard.customers.ownership import REDACTED
 
+# Honorifics written after the family name, without a space: 佐藤様, not 様 佐藤 (S7).
+HONORIFICS_AFTER_THE_NAME = frozenset({"様", "さま", "さん", "殿", "先生", "氏", "님", "씨", "女士"})
+
 
 class Customer(models.Model):
     """One person, whatever channel they use (C1)."""
@@ -65,6 +68,11 @@ class Customer(models.Model):
             return gettext("Hi %(name)s") % {"name": self.preferred_name}
         if self.formality == self.Formality.FORMAL:
             if self.salutation and self.family_name:
+                if self.salutation in HONORIFICS_AFTER_THE_NAME:
+                    return gettext("Dear %(family_name)s%(salutation)s") % {
+                        "salutation": self.salutation,
+                        "family_name": self.family_name,
+                    }
                 return gettext("Dear %(salutation)s %(family_name)s") % {
                     "salutation": self.salutation,
                     "family_name": self.family_name,

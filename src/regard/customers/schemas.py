@@ -127,8 +127,14 @@ class CustomerOut(Schema):
         )
 
 
+class CustomerFound(CustomerOut):
+    matched: str = Field(
+        description='What the query matched: "name", "id" or the identifier, e.g. "phone +49 151 23456789".'
+    )
+
+
 class CustomerPage(Schema):
-    items: list[CustomerOut]
+    items: list[CustomerFound]
     next_offset: int | None
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from regard.customers import normalise
+from regard.customers import normalise, search
 from regard.customers.models import (
     Customer,
     Identifier,
@@ -65,12 +66,15 @@ def customer_get(
 class CustomerSearchPage:
     customers: list[Customer]
     next_offset: int | None
+    # Customer id → what the query matched, in words ("phone +49 151 23456789", "name").
+    matched: dict[int, str] = field(default_factory=dict)
 
 
 def customer_search(
     *, actor: AnyUser, query: str, limit: int = 50, offset: int = 0, via: str = "api"
 ) -> CustomerSearchPage:
-    """Customers whose name contains the query, or who own an identifier equal to it."""
+    """Customers whose name has every word of the query, or who own an identifier it may mean
+    (the forms people type are in `customers.search`)."""
     access.require(actor, Capability.CUSTOMER_READ)
     if not 1 <= limit <= 200:
         raise InvalidInput("limit: must be between 1 and 200.", field="limit")
@@ -78,11 +82,19 @@ def customer_search(
         raise InvalidInput("offset: must not be negative.", field="offset")
     query = query.strip()
     customers = Customer.objects.filter(merged_into__isnull=True)
+    by_identifier: dict[int, str] = {}
     if query:
-        matches = Q(search_text__contains=normalise.search_key(query))
-        owner_ids = _identifier_owner_ids(query)
-        if owner_ids:
-            matches |= Q(pk__in=owner_ids)
+        by_identifier = _identifier_matches(query)
+        matches = Q()
+        for spellings in search.name_variants(query):
+            word = Q()
+            for spelling in spellings:
+                word |= Q(search_text__contains=spelling)
+            matches &= word
+        if not matches:
+            matches = Q(pk__in=[])
+        if by_identifier:
+            matches |= Q(pk__in=by_identifier)
         if is_whole_number(query):
             matches |= Q(pk=int(query))
         customers = customers.filter(matches)
@@ -95,22 +107,48 @@ def customer_search(
         via=via,
         detail={"search": True},
     )
-    return CustomerSearchPage(customers=page, next_offset=offset + limit if len(found) > limit else None)
+    matched = {
+        c.pk: by_identifier.get(c.pk) or ("id" if is_whole_number(query) and c.pk == int(query) else "name")
+        for c in page
+    }
+    return CustomerSearchPage(
+        customers=page, next_offset=offset + limit if len(found) > limit else None, matched=matched
+    )
 
 
-def _identifier_owner_ids(query: str) -> list[int]:
-    candidates: list[tuple[str, str]] = []
+_IDENTIFIER_MATCHES_MAX = 50
+
+
+def _identifier_matches(query: str) -> dict[int, str]:
+    """Owners of an identifier the query may mean, each with the identifier in words."""
+    condition = Q()
     for kind in Identifier.Kind.values:
+        if kind == Identifier.Kind.PHONE:
+            continue  # read in every country below, not only the default region
         try:
-            candidates.append((kind, normalise.normalise_identifier(kind, query)))
+            condition |= Q(kind=kind, value_normalised=normalise.normalise_identifier(kind, query))
         except RegardError:
             continue
-    if not candidates:
-        return []
-    condition = Q()
-    for kind, value in candidates:
-        condition |= Q(kind=kind, value_normalised=value)
-    return list(Identifier.objects.filter(condition).values_list("customer_id", flat=True)[:20])
+    for phone in search.phone_candidates(query):
+        number = Q(kind=Identifier.Kind.PHONE, value_normalised=phone.e164)
+        condition |= number & Q(customer__country__in=phone.countries) if phone.countries else number
+    order = search.order_candidate(query)
+    if order is not None:
+        condition |= Q(kind=Identifier.Kind.ORDER, value_normalised__in=order.exact)
+        if order.number_suffix:
+            condition |= Q(kind=Identifier.Kind.ORDER, value_normalised__endswith=order.number_suffix)
+    if not condition:
+        return {}
+    rows = Identifier.objects.filter(condition).values_list(
+        "customer_id", "kind", "value_raw", "value_normalised"
+    )
+    matches: dict[int, str] = {}
+    for customer_id, kind, raw, value in rows[:_IDENTIFIER_MATCHES_MAX]:
+        suffix = order.number_suffix if order is not None and kind == Identifier.Kind.ORDER else None
+        if suffix and value != suffix and value[-len(suffix) - 1].isdigit():
+            continue  # "10002" is R-10002's number, not the tail of R-110002
+        matches.setdefault(customer_id, f"{Identifier.Kind(kind).label.lower()} {raw}")
+    return matches
 
 
 def customer_current(customer: Customer) -> Customer:
@@ -303,3 +341,16 @@ def identifiers_by_customer(customer_ids: list[int]) -> dict[int, list[Identifie
     for identifier in Identifier.objects.filter(customer_id__in=customer_ids).order_by("kind", "id"):
         grouped[identifier.customer_id].append(identifier)
     return grouped
+
+
+def customer_names(*, actor: AnyUser, customer_ids: Iterable[int], via: str = "web") -> dict[int, str]:
+    """How each person is named on a page that lists several (a review queue): a read of
+    their names, so audited like any other."""
+    access.require(actor, Capability.CUSTOMER_READ)
+    ids = set(customer_ids)
+    names = {c.pk: c.display_name for c in Customer.objects.filter(pk__in=ids).only(*_NAME_FIELDS)}
+    audit_record_reads(actor=actor, customer_ids=sorted(names), object_type="customer", via=via)
+    return names
+
+
+_NAME_FIELDS = ("preferred_name", "given_name", "family_name")

@@ -18,12 +18,9 @@ class HtmxRequest(HttpRequest):
 @requires(Capability.CUSTOMER_READ)
 def customer_search(request: HtmxRequest) -> HttpResponse:
     query = request.GET.get("q", "")
-    customers = (
-        selectors.customer_search(actor=request.user, query=query, limit=50, via="web").customers
-        if query
-        else []
-    )
-    context = {"query": query, "customers": customers}
+    page = selectors.customer_search(actor=request.user, query=query, limit=50, via="web") if query else None
+    found = [(c, page.matched[c.pk]) for c in page.customers] if page else []
+    context = {"query": query, "found": found}
     template = "customers/_results.html" if request.htmx else "customers/search.html"
     return render(request, template, context)
 

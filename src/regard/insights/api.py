@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.http import HttpResponse
 from django.urls import reverse
 from ninja import Query, Router, Schema
 
@@ -33,10 +34,12 @@ class MirrorQuery(Schema):
     response=dict[str, Any],
     summary="What the company did to this person over a period (default 90 days, at most 2 years)",
 )
-def mirror(request: ApiRequest, customer_id: int, query: Query[MirrorQuery]) -> dict[str, Any]:
-    return customer_mirror(
+def mirror(request: ApiRequest, customer_id: int, query: Query[MirrorQuery]) -> HttpResponse:
+    found = customer_mirror(
         actor=request.auth, customer_id=customer_id, since=query.since, until=query.until, via="api"
-    ).as_dict()
+    )
+    # The same JSON the router would render from as_dict(), rendered once per mirror.
+    return HttpResponse(found.as_json(), content_type="application/json; charset=utf-8")
 
 
 # --- the recovery worklist (S24) -------------------------------------------------------------

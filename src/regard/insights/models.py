@@ -75,6 +75,10 @@ class RollupDay(models.Model):
     built_at = models.DateTimeField()
     # What the rollups cover: the whole day (the next midnight), or today up to when it was built.
     covered_until = models.DateTimeField()
+    # For the last days (today among them): the contact pressure of the week before
+    # covered_until and the retention of the default period ending then, which a period
+    # ending a little later is brought up to date from ({} for older days).
+    standing = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["day"]

@@ -90,7 +90,8 @@ def candidate_queue(
     queue = MatchCandidate.objects.filter(probability__gte=min_probability)
     if status:
         queue = queue.filter(status=status)
-    return queue.order_by("-probability", "id")
+    # Strong matches all round to a probability of 1.0; the weight keeps ranking them.
+    return queue.order_by("-probability", "-match_weight", "id")
 
 
 def candidate_get(*, actor: AnyUser, candidate_id: int) -> MatchCandidate:

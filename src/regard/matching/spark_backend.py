@@ -15,10 +15,9 @@ lets Spark cut the work anywhere:
   of the batch (the engine compares distinct value pairs, and the adjustments are per value).
 
 Only the pairs at or above the review threshold come back to the driver, where they are
-weighed again with ``Model.score`` (as the ``postgres`` backend does), so the stored
-numbers are the local ones to the last bit. PySpark is imported inside the functions
-only: the web process never loads it. ``tests/matching/test_spark_backend.py`` holds the
-backend to the local engine.
+weighed again with ``Model.score``, so the stored numbers are the local ones to the
+last bit. PySpark is imported inside the functions only: the web process never loads it.
+``tests/matching/test_spark_backend.py`` holds the backend to the local engine.
 
 No Django here: Spark's Python workers import this module and the engine only.
 """

@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from regard.customers import selectors as customer_selectors
 from regard.customers.services import PROFILE_FIELDS
 from regard.matching import selectors, services
 from regard.privacy.roles import Capability
@@ -91,7 +92,12 @@ def review_queue(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "proposed")
     queue = selectors.candidate_queue(actor=request.user, status=status or None)
     page = Paginator(queue, 25).get_page(request.GET.get("page"))
-    return render(request, "matching/queue.html", {"page": page, "status": status})
+    names = customer_selectors.customer_names(
+        actor=request.user,
+        customer_ids=[pk for c in page for pk in (c.customer_low_id, c.customer_high_id)],
+    )
+    rows = [(c, names.get(c.customer_low_id, ""), names.get(c.customer_high_id, "")) for c in page]
+    return render(request, "matching/queue.html", {"page": page, "rows": rows, "status": status})
 
 
 @requires(Capability.MATCH_REVIEW)

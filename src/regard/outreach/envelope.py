@@ -8,6 +8,7 @@ from django.conf import settings
 
 from regard.consent.tokens import link_token
 from regard.outreach import dkim_keys, mime
+from regard.outreach.footer import email_footer
 from regard.outreach.models import Campaign, OutboxMessage
 from regard.outreach.render import customer_context, render
 from regard.outreach.selectors import Recipient
@@ -39,16 +40,13 @@ def envelope_build(
         language=customer.language,
         context=context,
     )
-    body = rendered.body
-    if row.is_marketing:
-        body += (
-            f"\n--\nYou receive this because you agreed to {row.purpose} by {row.channel}.\n"
-            f"Unsubscribe with one click: {context['unsubscribe_url']}\n"
-            f"Choose topics, channels and how often, or pause: {context['preferences_url']}\n"
-            f"{settings.REGARD_POSTAL_ADDRESS}\n"
-        )
-    else:
-        body += f"\n--\nReply to this message to reach a person.\n{settings.REGARD_POSTAL_ADDRESS}\n"
+    body = rendered.body + email_footer(
+        language=customer.language,
+        purpose=row.purpose,
+        marketing=row.is_marketing,
+        unsubscribe_url=context.get("unsubscribe_url", ""),
+        preferences_url=context.get("preferences_url", ""),
+    )
     return mime.build(
         from_header=settings.REGARD_MAIL_FROM,
         to=recipient.address,

@@ -18,7 +18,9 @@ def messages_customer_panel(
     # Who may read consent may read what was sent under it: one capability for both sections.
     if not access.has_capability(actor, Capability.CONSENT_READ):
         return None
-    messages = messages_for_customers(group, time_zone=customer.time_zone, now=timezone.now())
+    messages = messages_for_customers(
+        group, time_zone=customer.time_zone, now=timezone.now(), customer=customer
+    )
     return Panel(
         key="messages",
         title="Messages",

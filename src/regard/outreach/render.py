@@ -7,6 +7,7 @@ person's record lacks refuses to render, and the message is held with the reason
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -102,3 +103,19 @@ def render(
         subject=" ".join(_render_one(chosen.get("subject", subject), context, "subject").split()),
         body=_render_one(chosen.get("body", body), context, "body").strip() + "\n",
     )
+
+
+# A conversation's reference in a subject ("[#cdc5a85a30e7]") threads replies; people
+# reading the message list do not need it.
+_THREAD_REFERENCE = re.compile(r"\s*\[#(?:[0-9a-f]{6,}|…)\]")
+_PLACEHOLDER = re.compile(r"{{.*?}}|{%.*?%}")
+
+
+def subject_for_display(template: str, context: Mapping[str, Any]) -> str:
+    """A message's subject as the person saw it, for the pages that list messages: rendered
+    with the message's own context, never as template source."""
+    try:
+        subject = " ".join(_render_one(template, context, "subject").split())
+    except (MissingData, InvalidInput):
+        subject = " ".join(_PLACEHOLDER.sub("…", template).split())
+    return _THREAD_REFERENCE.sub("", subject).strip()

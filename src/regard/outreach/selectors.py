@@ -18,6 +18,7 @@ from regard.db import bulk
 from regard.outreach import gate
 from regard.outreach.audience import audience_queryset
 from regard.outreach.models import Campaign, OutboxMessage
+from regard.outreach.render import customer_context, subject_for_display
 from regard.privacy.tombstone import tombstoned_since
 
 __all__ = ["audience_queryset"]  # the planning path iterates it in chunks
@@ -263,7 +264,12 @@ def _outcome(row: OutboxMessage) -> str:
 
 
 def messages_for_customers(
-    customer_ids: Sequence[int], *, time_zone: str, now: datetime, limit: int = 50
+    customer_ids: Sequence[int],
+    *,
+    time_zone: str,
+    now: datetime,
+    limit: int = 50,
+    customer: Customer | None = None,
 ) -> list[MessageLine]:
     """Every message to these profiles (a merge group), newest first, with the gate's reasons in words.
 
@@ -275,6 +281,7 @@ def messages_for_customers(
         .order_by("-created_at", "-id")[:limit]
     )
     lines = []
+    context = customer_context(customer) if customer is not None else {}
     for row in rows:
         outcome = _outcome(row)
         reasons = (
@@ -290,6 +297,8 @@ def messages_for_customers(
             if row.campaign
             else (f"journey {row.journey}" if row.journey else f"{row.kind} message")
         )
-        subject = row.subject or (row.campaign.subject if row.campaign else "")
+        subject = subject_for_display(
+            row.subject or (row.campaign.subject if row.campaign else ""), {**context, **row.context}
+        )
         lines.append(MessageLine(message=row, label=label, subject=subject, outcome=outcome, reasons=reasons))
     return lines

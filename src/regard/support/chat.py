@@ -15,6 +15,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 
 from regard.consent.services import consent_grant
 from regard.customers import normalise
@@ -35,7 +36,9 @@ VISITOR_RE = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 RESUME_WITHIN = timedelta(hours=24)
 HISTORY_LIMIT = 50
 OFFLINE_FORM_VERSION = "chat-offline-email-1"
-OFFLINE_CONSENT_TEXT = "Nobody is online right now. Answer me by email at this address."
+# Shown by the widget in the visitor's language (sent in the welcome frame) and kept as proof
+# in the language it was shown in.
+OFFLINE_CONSENT_TEXT = gettext_noop("Nobody is online right now. Answer me by email at this address.")
 
 
 def visitor_id_new() -> str:
@@ -62,7 +65,7 @@ def clean_text(text: object, *, field: str = "text") -> str:
 
 def automated(text: str) -> str:
     """Every automated chat text says how to reach a person (S17)."""
-    return text if "person" in text else f"{text} {queue.PERSON_HINT}"
+    return text if "person" in text.casefold() else f"{text} {queue.PERSON_HINT}"
 
 
 @dataclass(frozen=True)
@@ -288,7 +291,7 @@ def chat_to_email(
         proof={
             **{k: v for k, v in proof.items() if k in {"ip", "user_agent"}},
             "form_text_version": OFFLINE_FORM_VERSION,
-            "note": f"chat widget on {visitor.site.name}: ticked “{OFFLINE_CONSENT_TEXT}” for {address}",
+            "note": f"chat widget on {visitor.site.name}: ticked “{gettext(OFFLINE_CONSENT_TEXT)}” for {address}",
         },
         via=VIA,
         now=now,

@@ -33,7 +33,8 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.security.websocket import OriginValidator
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from regard.errors import InvalidInput, NotFound, RegardError
 from regard.privacy import access
@@ -106,8 +107,25 @@ def _new_chat_over_limit(scope: dict[str, Any]) -> bool:
     return client_hit(address=str(client[0]), group="chat-new", rate=settings.REGARD_CHAT_RATE_LIMIT)
 
 
+def visitor_language(asked: object, scope: dict[str, Any]) -> str:
+    """The widget's `language` (the browser's), else the handshake's Accept-Language, else the
+    site default: automated chat texts are written in it."""
+    candidates = [asked] if isinstance(asked, str) else []
+    for name, value in scope.get("headers", []):
+        if name == b"accept-language":
+            header = bytes(value).decode("latin1")[:200]
+            candidates += [part.split(";")[0].strip() for part in header.split(",")]
+    for candidate in candidates:
+        try:
+            return translation.get_supported_language_variant(candidate[:35].strip())
+        except LookupError:
+            continue
+    return str(settings.LANGUAGE_CODE)
+
+
 class ChatConsumer(AsyncJsonWebsocketConsumer):
     site: ChatSite | None = None
+    language: str = settings.LANGUAGE_CODE
     visitor: chat.Visitor | None = None
     conversation_id: int | None = None
 
@@ -162,7 +180,8 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             await self._error("type", f"type: '{kind[:30]}' is not one of hello, {', '.join(handlers)}.")
             return
         try:
-            await handler(content)
+            with translation.override(self.language):
+                await handler(content)
         except RegardError as error:
             await self._error(error.field or "", error.message)
 
@@ -185,7 +204,9 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         self.visitor = chat.Visitor(
             site=self.site, visitor_id=chat.visitor_id_clean(content.get("visitor")), identity=identity
         )
-        welcome = await database_sync_to_async(_welcome)(self.visitor)
+        self.language = visitor_language(content.get("language"), self.scope)
+        with translation.override(self.language):
+            welcome = await database_sync_to_async(_welcome)(self.visitor)
         if welcome["conversation"]:
             await self._join(welcome["conversation"])
         await self.send_json(welcome)
@@ -238,7 +259,10 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             {
                 "type": "offline_received",
                 "conversation": conversation.pk,
-                "text": chat.automated(f"Thank you: we answer by email, reference [#{conversation.token}]."),
+                "text": chat.automated(
+                    gettext("Thank you: we answer by email, reference %(reference)s.")
+                    % {"reference": f"[#{conversation.token}]"}
+                ),
             }
         )
 
@@ -247,7 +271,12 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json({"type": "message", **event["message"]})
 
     async def chat_queue(self, event: dict[str, Any]) -> None:
-        await self.send_json({"type": "queue", "queue": event["queue"]})
+        # The place was described in the sender's language; say it again in this visitor's.
+        place = event["queue"]
+        if place is not None:
+            with translation.override(self.language):
+                place = {**place, "text": queue.describe(queue.QueuePlace.from_dict(place))}
+        await self.send_json({"type": "queue", "queue": place})
 
 
 def _welcome(visitor: chat.Visitor) -> dict[str, Any]:
@@ -257,21 +286,24 @@ def _welcome(visitor: chat.Visitor) -> dict[str, Any]:
     place = queue.queue_place(conversation) if conversation else None
     has_email = bool(customer and customer.identifiers.filter(kind="email").exists())
     if online:
-        notice = "Write your question here; a person from our team answers."
+        notice = gettext("Write your question here; a person from our team answers.")
     else:
-        notice = "Nobody is online right now: leave your question and we answer by email."
+        notice = gettext("Nobody is online right now: leave your question and we answer by email.")
     return {
         "type": "welcome",
         "visitor": visitor.visitor_id,
         "identified": visitor.identity is not None,
         # S20: a recognised customer is greeted as they asked to be, and never asked who they are.
-        "greeting": customer.greeting if customer and visitor.identity is not None else "Hello",
+        "greeting": customer.greeting if customer and visitor.identity is not None else gettext("Hello"),
         "ask_email": not (visitor.identity is not None and (has_email or visitor.identity.kind == "email")),
         "agents_online": online,
         "conversation": conversation.pk if conversation else None,
         "messages": chat.chat_history(conversation) if conversation else [],
         "queue": place.as_dict() if place else None,
         "notice": chat.automated(notice),
+        # The widget shows this beside its checkbox; the proof records the same words.
+        "consent_text": gettext(chat.OFFLINE_CONSENT_TEXT),
+        "language": translation.get_language(),
     }
 
 

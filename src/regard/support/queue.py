@@ -14,9 +14,11 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy, ngettext
 
 from regard.support.models import AgentPresence, Conversation, Message
 
@@ -27,7 +29,8 @@ ESTIMATE_SAMPLES = 20
 MIN_SAMPLES = 3
 # An agent whose inbox page has not been heard from for this long no longer counts as online.
 PRESENCE_TIMEOUT = timedelta(seconds=90)
-PERSON_HINT = "Type “person” or press “Talk to a person” at any time to reach one of us."
+# In the visitor's language (the chat consumer activates it); "person" stays findable in it.
+PERSON_HINT = gettext_lazy("Type “person” or press “Talk to a person” at any time to reach one of us.")
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,16 @@ class QueuePlace:
     waiting: int  # everyone in this line
     estimate_seconds: int | None  # None = unknown, never invented
     agents_online: int
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> QueuePlace:
+        return cls(
+            conversation_id=int(data["conversation"]),
+            position=int(data["position"]),
+            waiting=int(data["waiting"]),
+            estimate_seconds=data["estimate_seconds"],
+            agents_online=int(data["agents_online"]),
+        )
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -148,26 +161,28 @@ def queue_place(conversation: Conversation, *, now: datetime | None = None) -> Q
 
 def _duration(seconds: int) -> str:
     if seconds < 60:
-        return "less than a minute"
+        return gettext("less than a minute")
     minutes = round(seconds / 60)
-    return "about 1 minute" if minutes == 1 else f"about {minutes} minutes"
+    return ngettext("about %(minutes)d minute", "about %(minutes)d minutes", minutes) % {"minutes": minutes}
 
 
 def describe(place: QueuePlace) -> str:
-    """What the customer reads. Honest: a count, and an estimate only when there is one."""
+    """What the customer reads, in the active language. Honest: a count, and an estimate only
+    when there is one."""
     ahead = place.position - 1
     line = (
-        "You are next in line for a person."
+        gettext("You are next in line for a person.")
         if ahead == 0
-        else f"You are number {place.position} in line for a person ({ahead} ahead of you)."
+        else gettext("You are number %(position)d in line for a person (%(ahead)d ahead of you).")
+        % {"position": place.position, "ahead": ahead}
     )
     if place.agents_online == 0:
-        wait = (
+        wait = gettext(
             "Nobody is online right now, so the wait is unknown: you can leave your email address"
             " and we answer by email."
         )
     elif place.estimate_seconds is None:
-        wait = "Estimated wait: unknown."
+        wait = gettext("Estimated wait: unknown.")
     else:
-        wait = f"Estimated wait: {_duration(place.estimate_seconds)}."
+        wait = gettext("Estimated wait: %(duration)s.") % {"duration": _duration(place.estimate_seconds)}
     return f"{line} {wait}"

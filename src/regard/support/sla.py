@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -25,6 +26,7 @@ from django_tasks import task
 
 from regard.customers.services import timeline_append
 from regard.errors import InvalidInput
+from regard.privacy.roles import Role
 from regard.support.models import (
     Conversation,
     Notification,
@@ -265,7 +267,15 @@ def _recipients(conversation: Conversation) -> list[Any]:
         if person is not None and person.is_active and person.pk not in seen:
             seen.add(person.pk)
             result.append(person)
-    return result
+    if result:
+        return result
+    # Nobody owns it (no assignee, no team lead): a warning nobody reads is a promise broken
+    # in silence, so it goes to the managers, or to the admins where there are none.
+    for role in (Role.MANAGER, Role.ADMIN):
+        fallback = list(User.objects.filter(is_active=True, groups__name=role.value).order_by("pk"))
+        if fallback:
+            return fallback
+    return list(User.objects.filter(is_active=True, is_superuser=True).order_by("pk"))
 
 
 def _local(moment: datetime, conversation: Conversation) -> str:

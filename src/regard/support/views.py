@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_POST
 from django_htmx.middleware import HtmxDetails
@@ -22,6 +23,7 @@ from regard.privacy.services import audit_record_reads
 from regard.support import selectors, services
 from regard.support.models import Attachment, Conversation, Team
 from regard.web.access import requires
+from regard.web.i18n import in_visitors_language
 from regard.web.ratelimit import hit, rate_limited, too_many
 
 
@@ -253,6 +255,7 @@ HONEYPOT = "website"  # hidden from people; a bot that fills it is thanked and i
 
 @csrf_protect
 @rate_limited
+@in_visitors_language
 def contact(request: HttpRequest) -> HttpResponse:
     """Public, no login: opens a conversation for the sender (C4). CSRF-protected, honeypot, rate-limited."""
     values = {key: request.POST.get(key, "") for key in ("name", "email", "subject", "message")}
@@ -261,7 +264,7 @@ def contact(request: HttpRequest) -> HttpResponse:
     if request.POST.get(HONEYPOT):
         return render(request, "support/contact_thanks.html", {"token": ""})
     if hit(request, group="contact", rate=settings.REGARD_CONTACT_RATE_LIMIT):
-        return too_many("Too many messages from here; try again in a few minutes.")
+        return too_many(gettext("Too many messages from here; try again in a few minutes."))
     try:
         conversation = services.form_submit(
             email=values["email"], name=values["name"], subject=values["subject"], body_text=values["message"]

@@ -19,15 +19,16 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Count, Min, Q, Sum
-from django.db.models.functions import TruncMonth
+from django.db.models import Q, Subquery, Sum
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
-from regard.customers.models import Order
+from regard.customers.models import MergeRecord
 from regard.errors import InvalidInput
 from regard.insights.buckets import bucket_percentile, bucketed
 from regard.insights.models import CampaignDay, PressureDay, RollupDay, ServiceDay
 from regard.insights.selectors.dashboard_records import (
+    Cohorts,
     Pressure,
     Range,
     Wait,
@@ -35,7 +36,10 @@ from regard.insights.selectors.dashboard_records import (
     conversations_measured,
     micros,
     midnight,
+    pressure_brought_up,
     pressure_counts,
+    retention_brought_up,
+    retention_cohorts,
 )
 from regard.outreach.models import Campaign
 from regard.privacy import access
@@ -46,6 +50,14 @@ from regard.support.models import Conversation, Team
 MAX_PERIOD = timedelta(days=366)
 DEFAULT_PERIOD = timedelta(days=90)
 PRESSURE_BUCKETS = ((1, 1), (2, 2), (3, 3), (4, 5), (6, 10), (11, None))
+# A rollup's contact pressure and retention serve a period ending this long after it at most
+# (the refresh runs every few minutes); older, they are counted from the records.
+STANDING_REACH = timedelta(hours=6)
+
+
+def default_since(until: datetime) -> datetime:
+    """The default period: the 90 days before ``until``, from the midnight (UTC) that starts the first."""
+    return midnight((until - DEFAULT_PERIOD).astimezone(UTC).date())
 
 
 @dataclass(frozen=True)
@@ -69,7 +81,7 @@ def dashboard_filters(
     until = until or now
     # By default the 90 days before, from the midnight (UTC) that starts the first of them: the
     # page shows whole days, and whole days are read from the rollups.
-    since = since or midnight((until - DEFAULT_PERIOD).astimezone(UTC).date())
+    since = since or default_since(until)
     if since >= until:
         raise InvalidInput("until: must be after since.", field="until")
     if until - since > MAX_PERIOD:
@@ -186,6 +198,32 @@ class Plan:
     days: list[date]  # whole UTC days inside the period that are rolled up
     live: list[Range]  # everything else: the period's partial days, today, days not built yet
     built_at: datetime | None  # when the oldest of those days was built
+    standing: Standing | None = None  # the latest day's contact pressure and retention, if usable
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Contact pressure and retention as a rollup counted them up to ``as_of`` (issue 12 §4)."""
+
+    as_of: datetime
+    since: datetime  # the start of the default period ending at ``as_of`` (retention's)
+    pressure: Pressure
+    cohorts: Cohorts
+
+    @classmethod
+    def from_rollup(cls, as_of: datetime, stored: dict[str, Any]) -> Standing:
+        pressure = stored["pressure"]
+        return cls(
+            as_of=as_of,
+            since=datetime.fromisoformat(stored["since"]),
+            pressure=Pressure(
+                {int(n): c for n, c in pressure["distribution"].items()},
+                pressure["by_campaign"],
+                pressure["by_journey"],
+                pressure["by_service"],
+            ),
+            cohorts={month: (n, again) for month, (n, again) in stored["cohorts"].items()},
+        )
 
 
 def period_plan(filters: Filters) -> Plan:
@@ -196,12 +234,28 @@ def period_plan(filters: Filters) -> Plan:
     """
     since, until = filters.since.astimezone(UTC), filters.until.astimezone(UTC)
     first = since.date() if since == midnight(since.date()) else since.date() + timedelta(days=1)
-    built = {
-        day: (built_at, covered_until)
-        for day, built_at, covered_until in RollupDay.objects.filter(
-            day__gte=first, day__lte=until.date(), covered_until__lte=until
-        ).values_list("day", "built_at", "covered_until")
-    }
+    # A merge (or its undo) moves orders and outbox rows between customers: counts a rollup
+    # made before one cannot be brought up to date, so they are not used (the latest merge is
+    # asked in the same query).
+    reach = until - STANDING_REACH
+    latest_move = (
+        MergeRecord.objects.filter(Q(merged_at__gte=reach) | Q(undone_at__gte=reach))
+        .annotate(at=Greatest("merged_at", Coalesce("undone_at", "merged_at")))
+        .order_by("-at")
+        .values("at")[:1]
+    )
+    built: dict[date, tuple[datetime, datetime]] = {}
+    standing: Standing | None = None
+    for day, built_at, covered_until, stored, moved_at in (
+        RollupDay.objects.filter(day__gte=first, day__lte=until.date(), covered_until__lte=until)
+        .annotate(moved_at=Subquery(latest_move))
+        .order_by("day")
+        .values_list("day", "built_at", "covered_until", "standing", "moved_at")
+    ):
+        built[day] = (built_at, covered_until)
+        merged = moved_at is not None and moved_at >= covered_until
+        usable = bool(stored) and not merged and covered_until >= reach
+        standing = Standing.from_rollup(covered_until, stored) if usable else None
     live: list[Range] = []
     cursor = since
     for day in sorted(built):
@@ -210,7 +264,7 @@ def period_plan(filters: Filters) -> Plan:
         cursor = built[day][1]
     if cursor < until:
         live.append((cursor, until))
-    return Plan(sorted(built), live, min(b for b, _ in built.values()) if built else None)
+    return Plan(sorted(built), live, min(b for b, _ in built.values()) if built else None, standing)
 
 
 def service_rows(
@@ -345,11 +399,13 @@ def campaign_rates(filters: Filters, plan: Plan) -> list[dict[str, Any]]:
     ]
 
 
-def contact_pressure(filters: Filters, *, threshold: int = 3) -> dict[str, Any]:
+def contact_pressure(filters: Filters, plan: Plan | None = None, *, threshold: int = 3) -> dict[str, Any]:
     """Messages each customer got in the 7 days before the end of the period, and who sent them.
 
     A period that ends at a UTC midnight reads the week from its rollup when that day is built;
-    any other end (the default: now) is counted from the outbox, per customer in the database.
+    one that ends soon after a rollup of the last days (the default: now) starts from the week
+    that rollup counted and counts again only the customers whose week changed since; any
+    other end is counted from the outbox, per customer in the database.
     """
     until = filters.until.astimezone(UTC)
     pressure: Pressure | None = None
@@ -362,6 +418,8 @@ def contact_pressure(filters: Filters, *, threshold: int = 3) -> dict[str, Any]:
                 rolled.by_journey,
                 rolled.by_service,
             )
+    if pressure is None and plan is not None and plan.standing is not None:
+        pressure = pressure_brought_up(plan.standing.pressure, plan.standing.as_of, filters.until)
     if pressure is None:
         pressure = pressure_counts(filters.until - timedelta(days=7), filters.until)
     per_count = pressure.distribution
@@ -387,37 +445,19 @@ def contact_pressure(filters: Filters, *, threshold: int = 3) -> dict[str, Any]:
     }
 
 
-def retention(filters: Filters) -> dict[str, Any]:
+def retention(filters: Filters, plan: Plan | None = None) -> dict[str, Any]:
     """Customers who ordered in the period before and not in this one, by the month they first ordered.
 
-    One query: per customer who ordered before, the first order ever and the orders in this
-    period, then customers per first month, counted in the database.
+    From a rollup of the last days when the period is the default one it counted (the same
+    start, a little later end), brought up to the period's end by the customers whose orders
+    changed since (`retention_brought_up`); otherwise counted from every order, in one query.
     """
-    length = filters.until - filters.since
-    ordered_before = Order.objects.filter(
-        purchased_at__gte=filters.since - length, purchased_at__lt=filters.since
-    ).values("customer_id")
-    per_customer = (
-        Order.objects.filter(customer_id__in=ordered_before)
-        .order_by()
-        .values("customer_id")
-        .annotate(
-            first_month=TruncMonth(Min("purchased_at"), tzinfo=UTC),
-            again=Count("id", filter=Q(purchased_at__gte=filters.since, purchased_at__lt=filters.until)),
-        )
-    )
-    inner, params = per_customer.query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT first_month, COUNT(*), SUM(CASE WHEN again > 0 THEN 1 ELSE 0 END)"  # nosec B608 # the ORM's own SQL, values as parameters
-            f" FROM ({inner}) per_customer GROUP BY first_month",
-            params,
-        )
-        months = [
-            # A month comes back as a datetime (PostgreSQL) or as text (SQLite).
-            (str(month)[:7] if isinstance(month, str) else month.strftime("%Y-%m"), int(n), int(again))
-            for month, n, again in cursor.fetchall()
-        ]
+    standing = plan.standing if plan is not None else None
+    if standing is not None and standing.since == filters.since:
+        cohorts = retention_brought_up(standing.cohorts, filters.since, standing.as_of, filters.until)
+    else:
+        cohorts = retention_cohorts(filters.since, filters.until)
+    months = [(month, n, again) for month, (n, again) in cohorts.items()]
     rows = [
         {
             "cohort": month,
@@ -470,8 +510,8 @@ def _service_dashboard(filters: Filters) -> dict[str, Any]:
         "teams": teams,
         "weeks": weeks,
         "campaigns": campaign_rates(filters, plan),
-        "pressure": contact_pressure(filters),
-        "retention": retention(filters),
+        "pressure": contact_pressure(filters, plan),
+        "retention": retention(filters, plan),
     }
 
 

@@ -12,13 +12,15 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, cast
 
 from django.db import connection
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Min, OuterRef, Q, QuerySet, Subquery
 from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import TruncDate
+from django.db.models.functions import TruncDate, TruncMonth
 
 from regard.consent.models import ConsentEvent
+from regard.customers.models import Order
 from regard.outreach.models import InboundFeedback, OutboxMessage
 from regard.support.models import Conversation, SatisfactionSurvey, Team
 from regard.support.sla import calendar_for
@@ -286,3 +288,142 @@ def days_between(first: date, last: date) -> Iterable[date]:
     """Every day from ``first`` to ``last``, both included."""
     for offset in range((last - first).days + 1):
         yield first + timedelta(days=offset)
+
+
+def pressure_brought_up(pressure: Pressure, as_of: datetime, until: datetime) -> Pressure:
+    """The week before ``until`` from the week before ``as_of`` (a rollup) and what changed since.
+
+    Only customers who got a message after ``as_of`` or in the week's first ``until - as_of``
+    can count differently in the two weeks; each is counted again in the database, in one
+    query, and moved from their old count to their new one. Everyone else got the same
+    messages in both weeks.
+    """
+    old_start, new_start = as_of - timedelta(days=7), until - timedelta(days=7)
+    sent = OutboxMessage.objects.filter(state=OutboxMessage.State.SENT)
+    touched = sent.filter(
+        Q(sent_at__gte=as_of, sent_at__lt=until) | Q(sent_at__gte=old_start, sent_at__lt=new_start)
+    ).values("customer_id")
+    old = Q(sent_at__lt=as_of)
+    new = Q(sent_at__gte=new_start)
+    sources = {
+        "campaign": Q(campaign__isnull=False),
+        "journey": ~Q(journey=""),
+        "service": Q(kind=OutboxMessage.Kind.SERVICE, campaign__isnull=True, journey=""),
+    }
+    rows = (
+        sent.filter(customer_id__in=touched, sent_at__gte=old_start, sent_at__lt=until)
+        .order_by()
+        .values("customer_id")
+        .annotate(
+            old=Count("customer_id", filter=old),
+            new=Count("customer_id", filter=new),
+            **{f"old_{name}": Count("customer_id", filter=old & q) for name, q in sources.items()},
+            **{f"new_{name}": Count("customer_id", filter=new & q) for name, q in sources.items()},
+        )
+    )
+    distribution = dict(pressure.distribution)
+    totals = {
+        "campaign": pressure.by_campaign,
+        "journey": pressure.by_journey,
+        "service": pressure.by_service,
+    }
+    for row in cast(Iterable[dict[str, Any]], rows):
+        for count, change in ((row["old"], -1), (row["new"], 1)):
+            if count:
+                distribution[count] = distribution.get(count, 0) + change
+        for name in sources:
+            totals[name] += row[f"new_{name}"] - row[f"old_{name}"]
+    return Pressure(
+        {n: c for n, c in sorted(distribution.items()) if c},
+        totals["campaign"],
+        totals["journey"],
+        totals["service"],
+    )
+
+
+# --- retention -----------------------------------------------------------------------------
+
+# Per month of a first order ("2026-05"): customers who ordered in the period before, and how
+# many of them ordered again in the period.
+Cohorts = dict[str, tuple[int, int]]
+
+
+def _month(moment: Any) -> str:
+    # A month comes back as a datetime (PostgreSQL) or as text (SQLite).
+    return str(moment)[:7] if isinstance(moment, str) else moment.astimezone(UTC).strftime("%Y-%m")
+
+
+def retention_cohorts(
+    since: datetime, until: datetime, *, recorded_before: datetime | None = None
+) -> Cohorts:
+    """Customers who ordered in the period before [since, until), by the month they first ordered.
+
+    One query: per customer who ordered before, the first order ever and the orders in this
+    period, then customers per first month, counted in the database. ``recorded_before``
+    counts only the orders recorded by then (what a rollup built at that moment saw).
+    """
+    length = until - since
+    orders = Order.objects.all()
+    if recorded_before is not None:
+        orders = orders.filter(recorded_at__lt=recorded_before)
+    ordered_before = orders.filter(purchased_at__gte=since - length, purchased_at__lt=since).values(
+        "customer_id"
+    )
+    per_customer = (
+        orders.filter(customer_id__in=ordered_before)
+        .order_by()
+        .values("customer_id")
+        .annotate(
+            first_month=TruncMonth(Min("purchased_at"), tzinfo=UTC),
+            again=Count("id", filter=Q(purchased_at__gte=since, purchased_at__lt=until)),
+        )
+    )
+    inner, params = per_customer.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT first_month, COUNT(*), SUM(CASE WHEN again > 0 THEN 1 ELSE 0 END)"  # nosec B608 # the ORM's own SQL, values as parameters
+            f" FROM ({inner}) per_customer GROUP BY first_month",
+            params,
+        )
+        return {_month(month): (int(n), int(again)) for month, n, again in cursor.fetchall()}
+
+
+def retention_brought_up(cohorts: Cohorts, since: datetime, as_of: datetime, until: datetime) -> Cohorts:
+    """Retention for [since, until) from a rollup's for [since, as_of) and what changed since.
+
+    A customer can count differently only with an order recorded after ``as_of`` (whatever its
+    date), bought after ``as_of``, or bought in the stretch the period before grows by (it is
+    as long as the period). Each is counted again in one query, as the rollup saw them
+    (orders recorded before ``as_of``) and as they are, and moved between cohorts.
+    """
+    old_start, new_start = since - (as_of - since), since - (until - since)
+    touched = Order.objects.filter(
+        Q(recorded_at__gte=as_of)
+        | Q(purchased_at__gte=as_of, purchased_at__lt=until)
+        | Q(purchased_at__gte=new_start, purchased_at__lt=old_start)
+    ).values("customer_id")
+    seen = Q(recorded_at__lt=as_of)
+    rows = (
+        Order.objects.filter(customer_id__in=touched)
+        .order_by()
+        .values("customer_id")
+        .annotate(
+            old_before=Count("id", filter=seen & Q(purchased_at__gte=old_start, purchased_at__lt=since)),
+            old_again=Count("id", filter=seen & Q(purchased_at__gte=since, purchased_at__lt=as_of)),
+            old_first=Min("purchased_at", filter=seen),
+            new_before=Count("id", filter=Q(purchased_at__gte=new_start, purchased_at__lt=since)),
+            new_again=Count("id", filter=Q(purchased_at__gte=since, purchased_at__lt=until)),
+            new_first=Min("purchased_at"),
+        )
+    )
+    counts = {month: list(pair) for month, pair in cohorts.items()}
+    for row in rows:
+        for before, again, first, change in (
+            (row["old_before"], row["old_again"], row["old_first"], -1),
+            (row["new_before"], row["new_again"], row["new_first"], 1),
+        ):
+            if before:
+                pair = counts.setdefault(_month(first), [0, 0])
+                pair[0] += change
+                pair[1] += change * (again > 0)
+    return {month: (n, again) for month, (n, again) in counts.items() if n}

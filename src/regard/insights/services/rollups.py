@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
@@ -27,13 +28,14 @@ from django_tasks import task
 from regard.errors import InvalidInput
 from regard.insights.buckets import bucket_of
 from regard.insights.models import CampaignDay, PressureDay, RollupDay, ServiceDay
-from regard.insights.selectors.dashboard import MAX_PERIOD
+from regard.insights.selectors.dashboard import MAX_PERIOD, default_since
 from regard.insights.selectors.dashboard_records import (
     campaign_counts,
     conversations_measured,
     days_between,
     midnight,
     pressure_counts,
+    retention_cohorts,
 )
 from regard.support.models import Conversation, SatisfactionSurvey
 
@@ -138,10 +140,40 @@ def dashboard_rollup_build(*, first_day: date, last_day: date, now: datetime | N
             )
         )
     PressureDay.objects.bulk_create(pressure_rows)
+    # The last days also keep the week's contact pressure and the default period's retention up
+    # to what they cover: the dashboard's default period (ending now) starts from them.
+    recent = now.astimezone(UTC).date() - timedelta(days=RECENT_DAYS)
     RollupDay.objects.bulk_create(
-        [RollupDay(day=day, built_at=now, covered_until=covered[day]) for day in days]
+        [
+            RollupDay(
+                day=day,
+                built_at=now,
+                covered_until=covered[day],
+                standing=_standing(covered[day]) if day >= recent else {},
+            )
+            for day in days
+        ]
     )
     return days
+
+
+def _standing(as_of: datetime) -> dict[str, Any]:
+    pressure = pressure_counts(as_of - timedelta(days=7), as_of)
+    since = default_since(as_of)
+    return {
+        "since": since.isoformat(),
+        "pressure": {
+            "distribution": {str(n): c for n, c in sorted(pressure.distribution.items())},
+            "by_campaign": pressure.by_campaign,
+            "by_journey": pressure.by_journey,
+            "by_service": pressure.by_service,
+        },
+        # Orders recorded later, whatever their date, are what the dashboard counts again.
+        "cohorts": {
+            month: list(pair)
+            for month, pair in sorted(retention_cohorts(since, as_of, recorded_before=as_of).items())
+        },
+    }
 
 
 def _changed_days(built: dict[date, datetime], since: datetime) -> set[date]:

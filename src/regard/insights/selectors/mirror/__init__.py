@@ -5,12 +5,14 @@ Every figure is computed from the rows themselves (outbox rows with their gate d
 conversations and their messages, surveys, promises, consent events, feedback mail), over
 the merge group, in a fixed number of queries whatever the length of the history: counts
 are aggregated in SQL; only rows that are few by nature (held or dropped messages,
-conversations and their messages in the period) are read into Python.
+conversations and their messages in the period) are read into Python, as plain tuples.
+A process serves a mirror again while every row it read is unchanged (`cache`).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
 from django.urls import reverse
 from django.utils import timezone
@@ -18,8 +20,9 @@ from django.utils import timezone
 from regard.customers.models import Customer
 from regard.customers.selectors import customer_current, customer_group_ids
 from regard.errors import NotFound
+from regard.insights.selectors.mirror.cache import cache_key, remembered
 from regard.insights.selectors.mirror.contact import contacts_section, gate_section
-from regard.insights.selectors.mirror.records import MAX_DAYS, Contacts, Mirror, mirror_period
+from regard.insights.selectors.mirror.records import MAX_DAYS, Contacts, Mirror, Period, mirror_period
 from regard.insights.selectors.mirror.signals import feedback_section, promises_section, repeats_section
 from regard.insights.selectors.mirror.verdict import verdict_of
 from regard.insights.selectors.mirror.waits import RememberedCalendar, conversations_section
@@ -49,7 +52,9 @@ def customer_mirror(
     """
     access.require(actor, Capability.MIRROR_READ)
     now = now or timezone.now()
-    period = mirror_period(since=since, until=until, now=now)
+    # The default period ends at the last whole second: it is stated in the answer, and a
+    # mirror asked again within the second over unchanged rows is the one just computed.
+    period = mirror_period(since=since, until=until, now=now.replace(microsecond=0))
     customer = Customer.objects.filter(pk=customer_id).first()
     if customer is None:
         raise NotFound(f"id: no customer with id {customer_id}.", field="id")
@@ -63,6 +68,14 @@ def customer_mirror(
         via=via,
         detail={"since": period.since.isoformat(), "until": period.until.isoformat()},
     )
+    key = cache_key(group, period.since, period.until, now, customer.time_zone)
+    if key is not None and (cached := remembered.get(key)) is not None:
+        return cast(Mirror, cached)
+    mirror = _mirror_of(customer, group, period, now)
+    return remembered.put(key, mirror) if key is not None else mirror
+
+
+def _mirror_of(customer: Customer, group: list[int], period: Period, now: datetime) -> Mirror:
     contacts = contacts_section(customer, group, period)
     gate = gate_section(customer, group, period)
     conversations, conversation_rows = conversations_section(group, period, now)

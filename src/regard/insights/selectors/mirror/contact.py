@@ -39,21 +39,23 @@ def contacts_section(customer: Customer, group: list[int], period: Period) -> Co
         sent_at__lt=period.until,
         state__in=RECEIVED_STATES,
     )
-    # One grouped query: week (in the person's own zone) × channel × kind.
+    recent_since = max(period.since, period.until - timedelta(days=RECENT_DAYS))
+    # One grouped query: week (in the person's own zone) × channel × kind, and how many of
+    # each fell in the last RECENT_DAYS (the groups add up to the period's recent total).
     rows = (
         received.annotate(week=TruncWeek("sent_at", tzinfo=zone))
         .values("week", "channel", "kind")
-        .annotate(n=Count("id"))
+        .annotate(n=Count("id"), recent=Count("id", filter=Q(sent_at__gte=recent_since)))
         .order_by()
     )
-    recent_since = max(period.since, period.until - timedelta(days=RECENT_DAYS))
-    recent_total = received.filter(sent_at__gte=recent_since).count()
     preference = (
         PreferenceChange.objects.filter(customer_id__in=group, recorded_at__lt=period.until)
         .order_by("-recorded_at", "-id")
+        .values_list("id", "max_messages_per_week")
         .first()
     )
-    chosen = preference.max_messages_per_week if preference is not None else None
+    chosen = preference[1] if preference is not None else None
+    recent_total = 0
     cap = settings_policy().marketing_per_week
     weeks: dict[date, dict[str, Any]] = {}
     channels: set[str] = set()
@@ -66,6 +68,7 @@ def contacts_section(customer: Customer, group: list[int], period: Period) -> Co
         slot["by_channel"][row["channel"]] += row["n"]
         slot["marketing" if row["kind"] == OutboxMessage.Kind.MARKETING else "service"] += row["n"]
         channels.add(row["channel"])
+        recent_total += row["recent"]
     # Every week of the period appears, quiet ones too: a chart with gaps reads as busier.
     out: list[ContactWeek] = []
     start = week_of(period.since, zone)
@@ -94,7 +97,7 @@ def contacts_section(customer: Customer, group: list[int], period: Period) -> Co
         recent_days=min(RECENT_DAYS, period.days),
         chosen_per_week=chosen,
         chosen_link=(
-            admin_link("consent.preferencechange", preference.pk, "their preferences")
+            admin_link("consent.preferencechange", preference[0], "their preferences")
             if preference is not None
             else None
         ),

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime, timedelta
+from functools import lru_cache
 
-from django.db.models import Exists, OuterRef, Q
-from django.db.models.functions import StrIndex, Upper
+from django.db.models import Exists, OuterRef, Q, TextField
+from django.db.models.functions import Cast, StrIndex, Upper
 from rapidfuzz import fuzz
 
 from regard.consent.models import ConsentEvent
@@ -17,6 +18,7 @@ from regard.insights.selectors.mirror.records import (
     REPEAT_WINDOW_DAYS,
     SAME_SUBJECT_SCORE,
     TYPED_IDENTIFIER_KINDS,
+    ConversationRow,
     Feedback,
     Period,
     PromiseItem,
@@ -29,10 +31,16 @@ from regard.outreach.models import InboundFeedback
 from regard.policies.selectors.promises import promises_for_customers
 from regard.support.models import Conversation, Message
 
+ASKS_KNOWN_FACT = "asks_known_fact"
+
 
 def promises_section(group: list[int], period: Period) -> Promises:
-    rows = list(promises_for_customers(customer_ids=group, since=period.since, until=period.until))
-    states = Counter(p.state for p in rows)
+    rows = list(
+        promises_for_customers(customer_ids=group, since=period.since, until=period.until).values_list(
+            "id", "what", "kind", "state", "created_at", "due_at", "settled_at"
+        )
+    )
+    states = Counter(row[3] for row in rows)
     return Promises(
         made=len(rows),
         kept=states["kept"],
@@ -41,20 +49,20 @@ def promises_section(group: list[int], period: Period) -> Promises:
         withdrawn=states["withdrawn"],
         items=[
             PromiseItem(
-                what=p.what,
-                kind=p.kind,
-                state=p.state,
-                created_at=p.created_at,
-                due_at=p.due_at,
-                settled_at=p.settled_at,
-                link=admin_link("policies.promise", p.pk, p.what[:60]),
+                what=what,
+                kind=kind,
+                state=state,
+                created_at=created_at,
+                due_at=due_at,
+                settled_at=settled_at,
+                link=admin_link("policies.promise", pk, what[:60]),
             )
-            for p in rows[:MAX_LISTED]
+            for pk, what, kind, state, created_at, due_at, settled_at in rows[:MAX_LISTED]
         ],
     )
 
 
-def repeats_section(group: list[int], period: Period, conversations: list[Conversation]) -> Repeats:
+def repeats_section(group: list[int], period: Period, conversations: list[ConversationRow]) -> Repeats:
     items: list[RepeatItem] = []
     asked_known = 0
     overridden = (
@@ -65,11 +73,14 @@ def repeats_section(group: list[int], period: Period, conversations: list[Conver
             created_at__lt=period.until,
             reply_check__overridden=True,
         )
+        # Only checks that name the finding are read and parsed (the code is checked below).
+        .annotate(check_text=Cast("reply_check", TextField()))
+        .filter(check_text__contains=ASKS_KNOWN_FACT)
         .order_by("created_at", "id")
         .values_list("conversation_id", "created_at", "reply_check")
     )
     for conversation_id, created_at, check in overridden if conversations else ():
-        facts = [f for f in (check or {}).get("findings", []) if f.get("code") == "asks_known_fact"]
+        facts = [f for f in (check or {}).get("findings", []) if f.get("code") == ASKS_KNOWN_FACT]
         if facts:
             asked_known += 1
             items.append(
@@ -160,23 +171,28 @@ def repeats_section(group: list[int], period: Period, conversations: list[Conver
     )
 
 
-def feedback_section(group: list[int], period: Period, conversations: list[Conversation]) -> Feedback:
+@lru_cache(maxsize=1)
+def _source_words() -> dict[str, str]:
+    # What get_source_display() says, without a model instance per event.
+    return {str(value): str(label) for value, label in ConsentEvent._meta.get_field("source").flatchoices}
+
+
+def feedback_section(group: list[int], period: Period, conversations: list[ConversationRow]) -> Feedback:
     def inside(moment: datetime | None) -> bool:
         return moment is not None and period.since <= moment < period.until
 
     satisfaction = []
     complaints = []
     for conversation in conversations:
-        survey = getattr(conversation, "survey", None)
-        if survey is not None and survey.score is not None and inside(survey.answered_at):
-            assert survey.answered_at is not None
+        answered_at = conversation.survey_answered_at
+        if conversation.survey_score is not None and answered_at is not None and inside(answered_at):
             satisfaction.append(
                 Signal(
                     "satisfaction",
-                    survey.answered_at,
-                    survey.comment[:300],
+                    answered_at,
+                    (conversation.survey_comment or "")[:300],
                     conversation_link(conversation.pk),
-                    score=survey.score,
+                    score=conversation.survey_score,
                 )
             )
         if conversation.kind == Conversation.Kind.COMPLAINT and inside(conversation.created_at):
@@ -188,39 +204,42 @@ def feedback_section(group: list[int], period: Period, conversations: list[Conve
                     conversation_link(conversation.pk),
                 )
             )
+    sources = _source_words()
     unsubscribes = [
         Signal(
             "unsubscribe",
-            event.occurred_at,
-            f"{event.purpose} by {event.channel} ({event.get_source_display()})",
-            admin_link("consent.consentevent", event.pk, f"withdrawal of {event.purpose}"),
+            occurred_at,
+            f"{purpose} by {channel} ({sources.get(source, source)})",
+            admin_link("consent.consentevent", pk, f"withdrawal of {purpose}"),
         )
-        for event in ConsentEvent.objects.filter(
+        for pk, occurred_at, purpose, channel, source in ConsentEvent.objects.filter(
             customer_id__in=group,
             action=ConsentEvent.Action.WITHDRAWN,
             occurred_at__gte=period.since,
             occurred_at__lt=period.until,
-        ).order_by("occurred_at", "id")[:MAX_LISTED]
+        )
+        .order_by("occurred_at", "id")
+        .values_list("id", "occurred_at", "purpose", "channel", "source")[:MAX_LISTED]
     ]
     spam: list[Signal] = []
     bounces: list[Signal] = []
-    for mail in (
+    for pk, kind, detail, received_at in (
         InboundFeedback.objects.filter(
             customer_id__in=group,
             kind__in=[InboundFeedback.Kind.COMPLAINT, InboundFeedback.Kind.BOUNCE],
             received_at__gte=period.since,
             received_at__lt=period.until,
         )
-        .only("id", "kind", "status", "detail", "received_at")
-        .order_by("received_at", "id")[: 2 * MAX_LISTED]
+        .order_by("received_at", "id")
+        .values_list("id", "kind", "detail", "received_at")[: 2 * MAX_LISTED]
     ):
-        target = spam if mail.kind == InboundFeedback.Kind.COMPLAINT else bounces
+        target = spam if kind == InboundFeedback.Kind.COMPLAINT else bounces
         target.append(
             Signal(
                 "spam_complaint" if target is spam else "bounce",
-                mail.received_at,
-                mail.detail[:300],
-                admin_link("outreach.inboundfeedback", mail.pk, f"{mail.kind} report"),
+                received_at,
+                detail[:300],
+                admin_link("outreach.inboundfeedback", pk, f"{kind} report"),
             )
         )
     return Feedback(

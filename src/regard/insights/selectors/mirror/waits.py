@@ -11,9 +11,15 @@ from typing import NamedTuple, cast
 from django.db.models import Q
 
 from regard.insights.selectors.mirror.links import conversation_link
-from regard.insights.selectors.mirror.records import ConversationWaits, Period, WaitOut
+from regard.insights.selectors.mirror.records import (
+    CONVERSATION_FIELDS,
+    ConversationRow,
+    ConversationWaits,
+    Period,
+    WaitOut,
+)
 from regard.support.metrics import Wait, measure
-from regard.support.models import Conversation, Message
+from regard.support.models import Conversation, Message, Team
 from regard.support.sla import calendar_for
 from regard.support.working_time import WorkingCalendar
 
@@ -82,14 +88,16 @@ class _Timing(NamedTuple):
 
 def conversations_section(
     group: list[int], period: Period, now: datetime
-) -> tuple[list[ConversationWaits], list[Conversation]]:
-    rows = list(
-        Conversation.objects.filter(customer_id__in=group, created_at__lt=period.until)
+) -> tuple[list[ConversationWaits], list[ConversationRow]]:
+    rows = [
+        ConversationRow(*values)
+        for values in Conversation.objects.filter(customer_id__in=group, created_at__lt=period.until)
         .filter(Q(created_at__gte=period.since) | Q(updated_at__gte=period.since))
-        .select_related("team", "sla_policy", "survey")
         .order_by("created_at", "id")
-    )
+        .values_list(*CONVERSATION_FIELDS)
+    ]
     messages: dict[int, list[Message]] = defaultdict(list)
+    teams: dict[int | None, Team | None] = {None: None}
     if rows:
         # Plain tuples: measure() reads these three fields, and model instances cost more than the query.
         for conversation_id, direction, is_automated, created_at in (
@@ -99,29 +107,35 @@ def conversations_section(
             .values_list("conversation_id", "direction", "is_automated", "created_at")
         ):
             messages[conversation_id].append(cast(Message, _Timing(direction, is_automated, created_at)))
+        team_ids = {c.team_id for c in rows if c.team_id is not None}
+        if team_ids:
+            teams |= {team.pk: team for team in Team.objects.filter(pk__in=team_ids)}
     calendars: dict[int | None, WorkingCalendar] = {}
     remembered: dict[int | None, RememberedCalendar] = {}
+    day_minutes: dict[int | None, int] = {}
     out: list[ConversationWaits] = []
     stop = min(now, period.until)
     first = rows[0].created_at if rows else stop
     for conversation in rows:
         calendar = calendars.get(conversation.team_id)
         if calendar is None:
-            calendar = calendars[conversation.team_id] = calendar_for(conversation.team)
+            calendar = calendars[conversation.team_id] = calendar_for(teams.get(conversation.team_id))
             remembered[conversation.team_id] = RememberedCalendar(calendar, first)
+            day_minutes[conversation.team_id] = working_day_minutes(calendar)
         clock = cast(WorkingCalendar, remembered[conversation.team_id])
-        measured = measure(conversation, messages[conversation.pk], calendar=clock, now=stop)
-        policy = conversation.sla_policy
+        measured = measure(
+            cast(Conversation, conversation), messages[conversation.pk], calendar=clock, now=stop
+        )
         waits = [
             _wait_out(
                 "first response",
                 measured.first_response,
-                policy.first_response_minutes if policy else None,
+                conversation.first_response_minutes,
                 measured.first_response_met,
             )
         ]
         waits += [
-            _wait_out("next response", w, policy.next_response_minutes if policy else None, None)
+            _wait_out("next response", w, conversation.next_response_minutes, None)
             for w in measured.next_responses
         ]
         if conversation.resolved_at is not None or conversation.is_open:
@@ -129,7 +143,7 @@ def conversations_section(
                 _wait_out(
                     "resolution",
                     measured.resolution,
-                    policy.resolution_minutes if policy else None,
+                    conversation.resolution_minutes,
                     measured.resolution_met,
                 )
             )
@@ -144,7 +158,7 @@ def conversations_section(
                 waits=waits,
                 handoffs=conversation.handoff_count,
                 reopenings=conversation.reopen_count,
-                working_day_minutes=working_day_minutes(calendar),
+                working_day_minutes=day_minutes[conversation.team_id],
                 link=conversation_link(conversation.pk, conversation.subject or ""),
             )
         )

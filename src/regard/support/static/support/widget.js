@@ -2,7 +2,8 @@
  * Regard chat widget. Plain JavaScript, no build step, no dependencies.
  *
  *   <script src="https://regard.example.com/static/support/widget.js"
- *           data-key="SITE KEY" data-identity="SIGNED TOKEN (optional)" async></script>
+ *           data-key="SITE KEY" data-identity="SIGNED TOKEN (optional)"
+ *           data-lang="de (optional; the browser's language otherwise)" async></script>
  *
  * A person is always one click away (S17): the "Talk to a person" button, or the word
  * "person" (or agent, operator, human… in many languages) in any message. When nobody is
@@ -21,7 +22,39 @@
   var socketUrl = (base.protocol === "https:" ? "wss:" : "ws:") + "//" + base.host +
     "/ws/support/chat/?key=" + encodeURIComponent(key);
   var storeKey = "regard-chat-visitor:" + key;
-  var CONSENT_TEXT = "Nobody is online right now. Answer me by email at this address.";
+  // The widget's own words in the browser's language (data-lang overrides); what the server
+  // says (notices, the place in line, the consent text) arrives already in that language.
+  var TEXTS = {
+    en: {
+      launch: "Chat with us", title: "Chat with our team", close: "Close chat", connecting: "Connecting…",
+      person: "Talk to a person", message: "Your message", typeHere: "Type your message…", send: "Send",
+      question: "Your question", questionHere: "Your question…", email: "Your email address ",
+      sendByEmail: "Send by email", team: "Our team", notConnected: "Not connected yet; trying again…",
+      unavailable: "Chat is not available here. Please use the contact details on this site to reach a person.",
+      answering: "{name} from our team is answering.",
+      consent: "Nobody is online right now. Answer me by email at this address."
+    },
+    de: {
+      launch: "Chat mit uns", title: "Chat mit unserem Team", close: "Chat schließen", connecting: "Verbinde…",
+      person: "Mit einer Person sprechen", message: "Ihre Nachricht", typeHere: "Ihre Nachricht…", send: "Senden",
+      question: "Ihre Frage", questionHere: "Ihre Frage…", email: "Ihre E-Mail-Adresse ",
+      sendByEmail: "Per E-Mail senden", team: "Unser Team", notConnected: "Noch nicht verbunden; neuer Versuch…",
+      unavailable: "Der Chat ist hier nicht verfügbar. Bitte nutzen Sie die Kontaktangaben dieser Website, um eine Person zu erreichen.",
+      answering: "{name} aus unserem Team antwortet.",
+      consent: "Gerade ist niemand online. Antworten Sie mir per E-Mail an diese Adresse."
+    },
+    fr: {
+      launch: "Discuter avec nous", title: "Discuter avec notre équipe", close: "Fermer le chat", connecting: "Connexion…",
+      person: "Parler à une personne", message: "Votre message", typeHere: "Votre message…", send: "Envoyer",
+      question: "Votre question", questionHere: "Votre question…", email: "Votre adresse e-mail ",
+      sendByEmail: "Envoyer par e-mail", team: "Notre équipe", notConnected: "Pas encore connecté ; nouvel essai…",
+      unavailable: "Le chat n’est pas disponible ici. Utilisez les coordonnées de ce site pour joindre une personne.",
+      answering: "{name} de notre équipe vous répond.",
+      consent: "Personne n’est en ligne pour le moment. Répondez-moi par e-mail à cette adresse."
+    }
+  };
+  var language = script.getAttribute("data-lang") || navigator.language || "en";
+  var T = TEXTS[language.toLowerCase().split("-")[0]] || TEXTS.en;
 
   var css = [
     ".rgc-launch{position:fixed;right:20px;bottom:20px;z-index:2147483000;padding:12px 18px;border:0;border-radius:24px;",
@@ -46,7 +79,11 @@
     ".rgc-person{margin:8px 12px 0;background:#fff;color:#1f4e79}",
     ".rgc-offline{display:flex;flex-direction:column;gap:6px;padding:8px 12px;border-top:1px solid #eee}",
     ".rgc-offline[hidden],.rgc-form[hidden],.rgc-offline label[hidden]{display:none}",
-    ".rgc-offline textarea,.rgc-offline input[type=email]{font:inherit;padding:6px}"
+    ".rgc-offline textarea,.rgc-offline input[type=email]{font:inherit;padding:6px}",
+    // On a phone the chat takes the screen, and the launcher steps aside while it is open.
+    "@media (max-width:480px){.rgc-panel{inset:0;width:auto;max-width:none;max-height:none;border-radius:0;border:0}",
+    ".rgc-head{border-radius:0}.rgc-form textarea{font-size:16px}}",
+    ".rgc-launch[aria-expanded=true]{display:none}"
   ].join("");
 
   function el(tag, attrs, text) {
@@ -58,35 +95,36 @@
 
   var style = el("style");
   style.textContent = css;
-  var launch = el("button", { "class": "rgc-launch", type: "button", "aria-expanded": "false", "data-testid": "chat-open" }, "Chat with us");
-  var panel = el("section", { "class": "rgc-panel", role: "dialog", "aria-label": "Chat", hidden: "" });
+  var launch = el("button", { "class": "rgc-launch", type: "button", "aria-expanded": "false", "data-testid": "chat-open" }, T.launch);
+  var panel = el("section", { "class": "rgc-panel", role: "dialog", "aria-label": T.title, hidden: "" });
   var head = el("div", { "class": "rgc-head" });
-  head.appendChild(el("strong", {}, "Chat with our team"));
-  var closeButton = el("button", { type: "button", "aria-label": "Close chat" }, "×");
+  head.appendChild(el("strong", {}, T.title));
+  var closeButton = el("button", { type: "button", "aria-label": T.close }, "×");
   head.appendChild(closeButton);
-  var notice = el("p", { "class": "rgc-notice", "data-testid": "chat-notice" }, "Connecting…");
+  var notice = el("p", { "class": "rgc-notice", "data-testid": "chat-notice" }, T.connecting);
   var queueLine = el("p", { "class": "rgc-queue", role: "status", "aria-live": "polite", "data-testid": "chat-queue", hidden: "" });
-  var person = el("button", { "class": "rgc-person", type: "button", "data-testid": "chat-person" }, "Talk to a person");
+  var person = el("button", { "class": "rgc-person", type: "button", "data-testid": "chat-person" }, T.person);
   var log = el("div", { "class": "rgc-log", role: "log", "aria-live": "polite", "data-testid": "chat-log" });
   var errorLine = el("p", { "class": "rgc-error", role: "alert", hidden: "" });
   var form = el("form", { "class": "rgc-form" });
-  var input = el("textarea", { rows: "2", "aria-label": "Your message", placeholder: "Type your message…", "data-testid": "chat-input", maxlength: "4000" });
+  var input = el("textarea", { rows: "2", "aria-label": T.message, placeholder: T.typeHere, "data-testid": "chat-input", maxlength: "4000" });
   form.appendChild(input);
-  form.appendChild(el("button", { type: "submit" }, "Send"));
+  form.appendChild(el("button", { type: "submit" }, T.send));
 
   var offline = el("form", { "class": "rgc-offline", hidden: "", "data-testid": "chat-offline" });
-  var offlineText = el("textarea", { rows: "3", "aria-label": "Your question", placeholder: "Your question…", maxlength: "4000" });
-  var emailLabel = el("label", {}, "Your email address ");
+  var offlineText = el("textarea", { rows: "3", "aria-label": T.question, placeholder: T.questionHere, maxlength: "4000" });
+  var emailLabel = el("label", {}, T.email);
   var emailInput = el("input", { type: "email", autocomplete: "email", "data-testid": "chat-email" });
   emailLabel.appendChild(emailInput);
   var consentLabel = el("label");
   var consentBox = el("input", { type: "checkbox", "data-testid": "chat-consent" });
   consentLabel.appendChild(consentBox);
-  consentLabel.appendChild(document.createTextNode(" " + CONSENT_TEXT));
+  var consentWords = document.createTextNode(" " + T.consent);
+  consentLabel.appendChild(consentWords);
   offline.appendChild(offlineText);
   offline.appendChild(emailLabel);
   offline.appendChild(consentLabel);
-  offline.appendChild(el("button", { type: "submit" }, "Send by email"));
+  offline.appendChild(el("button", { type: "submit" }, T.sendByEmail));
 
   [head, notice, queueLine, person, log, errorLine, form, offline].forEach(function (n) { panel.appendChild(n); });
 
@@ -106,7 +144,7 @@
     if (message.id && seen[message.id]) return;
     if (message.id) seen[message.id] = true;
     var bubble = el("div", { "class": "rgc-msg " + (message.direction === "in" ? "rgc-in" : "rgc-out") });
-    if (message.direction !== "in") bubble.appendChild(el("span", { "class": "rgc-who" }, message.author || "Our team"));
+    if (message.direction !== "in") bubble.appendChild(el("span", { "class": "rgc-who" }, message.author || T.team));
     bubble.appendChild(document.createTextNode(message.text));
     log.appendChild(bubble);
     log.scrollTop = log.scrollHeight;
@@ -127,7 +165,7 @@
 
   function send(frame) {
     if (socket && ready) socket.send(JSON.stringify(frame));
-    else showError("Not connected yet; trying again…");
+    else showError(T.notConnected);
   }
 
   function connect() {
@@ -137,7 +175,7 @@
       ready = true;
       var visitor = null;
       try { visitor = window.localStorage.getItem(storeKey); } catch (e) { visitor = null; }
-      socket.send(JSON.stringify({ type: "hello", identity: identity, visitor: visitor }));
+      socket.send(JSON.stringify({ type: "hello", identity: identity, visitor: visitor, language: language }));
     };
     socket.onmessage = function (event) {
       var frame = JSON.parse(event.data);
@@ -146,6 +184,8 @@
         state.agentsOnline = frame.agents_online;
         state.conversation = frame.conversation;
         state.askEmail = frame.ask_email;
+        // The words the customer agrees to are the server's, so the proof records what was shown.
+        if (frame.consent_text) consentWords.textContent = " " + frame.consent_text;
         notice.textContent = (frame.greeting ? frame.greeting + ". " : "") + frame.notice;
         frame.messages.forEach(addMessage);
         showQueue(frame.queue);
@@ -153,6 +193,12 @@
       } else if (frame.type === "message") {
         showError("");
         addMessage(frame);
+        if (frame.direction === "out" && !frame.automated && frame.author) {
+          // A person answered: "nobody is online" is no longer true, and chat stays chat.
+          state.agentsOnline = Math.max(state.agentsOnline, 1);
+          notice.textContent = T.answering.replace("{name}", frame.author);
+          chooseMode();
+        }
       } else if (frame.type === "queue") {
         showQueue(frame.queue);
         if (frame.queue) state.conversation = frame.queue.conversation;
@@ -168,7 +214,7 @@
       ready = false;
       if (event.code === 4403 || event.code === 4404) {
         refused = true;
-        notice.textContent = "Chat is not available here. Please use the contact details on this site to reach a person.";
+        notice.textContent = T.unavailable;
         return;
       }
       if (!refused) {
