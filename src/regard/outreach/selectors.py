@@ -9,13 +9,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
 from django.db.models import Count, Max, Q
-from django.db.models.expressions import RawSQL
 
 from regard.consent.hashing import identifier_hash
 from regard.consent.selectors import consent_in_force, preferences_current, suppressed_hashes
 from regard.customers.models import Customer, Identifier, OrderLine, TimelineEvent
+from regard.db import bulk
 from regard.outreach import gate
 from regard.outreach.audience import audience_queryset
 from regard.outreach.models import Campaign, OutboxMessage
@@ -72,17 +71,6 @@ def campaign_message_facts(campaign: Campaign) -> gate.Message:
     )
 
 
-def id_set(ids: list[int]) -> list[int] | RawSQL:
-    """The right side of ``field__in`` for many ids.
-
-    On PostgreSQL one array parameter (``IN (SELECT unnest(%s))``): a list of thousands of ids
-    costs more to turn into placeholders and parse than the query costs to run.
-    """
-    if connection.vendor == "postgresql" and len(ids) > 50:
-        return RawSQL("SELECT unnest(%s::bigint[])", (ids,))
-    return ids
-
-
 def recipients_load(
     customer_ids: Iterable[int],
     *,
@@ -93,7 +81,7 @@ def recipients_load(
 ) -> dict[int, Recipient]:
     """Everything the gate needs for these customers, in a fixed number of queries."""
     ids = list(set(customer_ids))
-    members = id_set(ids)
+    members = bulk.one_of(ids)
     customers = {c.pk: c for c in Customer.objects.filter(pk__in=members)}
     kind = ADDRESS_KIND.get(channel, channel)
     addresses: dict[int, str] = {}

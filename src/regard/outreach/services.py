@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import copy
 import hashlib
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from regard.consent.services import clean_channel, clean_purpose, clean_topics
 from regard.customers.models import Customer
 from regard.customers.services import Actor
+from regard.db import bulk
 from regard.errors import InvalidInput
 from regard.outreach.audience import audience_clean, audience_queryset
 from regard.outreach.dispatcher import dispatch_due
@@ -307,40 +307,14 @@ def _plan_rows(campaign: Campaign, customer_ids: list[int], *, due: datetime, no
         expires_at=campaign.expires_at,
         created_at=now,
     )
-    prefix = f"campaign:{campaign.pk}:customer:"
-    if connection.vendor != "postgresql":
-        rows = []
-        for customer_id in customer_ids:
-            row = copy.copy(template)
-            row.dedupe_key, row.customer_id = f"{prefix}{customer_id}", customer_id
-            rows.append(row)
-        OutboxMessage.objects.bulk_create(rows, ignore_conflicts=True)
-        return
-    # PostgreSQL: the rows are made by the server from the ids, every other column from the template.
-    quote = connection.ops.quote_name
-    columns: list[str] = []
-    values: list[str] = []
-    params: list[Any] = []
-    for field in OutboxMessage._meta.concrete_fields:
-        if field.primary_key:
-            continue
-        columns.append(quote(str(field.column)))
-        if field.attname == "dedupe_key":
-            values.append("%s || u.id::text")
-            params.append(prefix)
-        elif field.attname == "customer_id":
-            values.append("u.id")
-        else:
-            values.append(f"%s::{field.db_type(connection)}")
-            params.append(field.get_db_prep_save(getattr(template, field.attname), connection))
-    params.append(customer_ids)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {quote(OutboxMessage._meta.db_table)} ({', '.join(columns)})"  # nosec B608 # SQL names from model metadata, values as parameters
-            f" SELECT {', '.join(values)} FROM unnest(%s::bigint[]) AS u(id)"
-            " ON CONFLICT (dedupe_key) DO NOTHING",
-            params,
-        )
+    # PostgreSQL makes the rows itself from the ids (regard.db.bulk).
+    bulk.insert_per_key(
+        template,
+        field="customer_id",
+        keys=customer_ids,
+        unique="dedupe_key",
+        prefixed={"dedupe_key": f"campaign:{campaign.pk}:customer:"},
+    )
 
 
 @transaction.atomic
