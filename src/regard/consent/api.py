@@ -10,10 +10,9 @@ from ninja import Field, Router, Schema, Status
 from regard.api.auth import ApiRequest, requires
 from regard.api.schemas import ModelOut
 from regard.consent import selectors, services
-from regard.consent.models import PreferenceChange
+from regard.consent.models import ConsentEvent, PreferenceChange
 from regard.customers.models import Customer
-from regard.errors import NotFound
-from regard.privacy import access
+from regard.customers.selectors import customer_get
 from regard.privacy.roles import Capability
 
 router = Router(tags=["consent"])
@@ -85,12 +84,11 @@ class SuppressionCheckOut(Schema):
     suppressed: list[str]
 
 
-def _customer(request: ApiRequest, customer_id: int, capability: Capability) -> Customer:
-    access.require(request.auth, capability)
-    customer = Customer.objects.filter(pk=customer_id).first()
-    if customer is None:
-        raise NotFound(f"No customer with id {customer_id}.", field="id")
-    return customer
+def _customer_for_write(request: ApiRequest, customer_id: int) -> Customer:
+    # The write that follows audits itself: the lookup is not a read of the profile.
+    return customer_get(
+        actor=request.auth, customer_id=customer_id, capability=Capability.CONSENT_WRITE, audit_as=None
+    )
 
 
 @router.post(
@@ -100,9 +98,9 @@ def _customer(request: ApiRequest, customer_id: int, capability: Capability) -> 
     summary="Grant or withdraw consent",
 )
 def record_consent(request: ApiRequest, customer_id: int, payload: ConsentIn) -> Status[ConsentEventOut]:
-    customer = _customer(request, customer_id, Capability.CONSENT_WRITE)
-    record = services.consent_grant if payload.action == "grant" else services.consent_withdraw
-    event = record(
+    customer = _customer_for_write(request, customer_id)
+    event = services.consent_record(
+        action=ConsentEvent.Action.GRANTED if payload.action == "grant" else ConsentEvent.Action.WITHDRAWN,
         actor=request.auth,
         customer=customer,
         purpose=payload.purpose,
@@ -170,7 +168,7 @@ def get_preferences(request: ApiRequest, customer_id: int) -> PreferencesOut:
     summary="Replace the customer's contact choices",
 )
 def put_preferences(request: ApiRequest, customer_id: int, payload: PreferencesIn) -> PreferencesOut:
-    customer = _customer(request, customer_id, Capability.CONSENT_WRITE)
+    customer = _customer_for_write(request, customer_id)
     change = services.preferences_set(
         actor=request.auth,
         customer=customer,

@@ -10,11 +10,11 @@ from django.conf import settings
 
 from regard.consent.models import ConsentEvent, MarketingOptOut, PreferenceChange, Suppression
 from regard.customers.models import Customer
-from regard.errors import InvalidInput, NotFound
+from regard.customers.selectors import customer_get
+from regard.errors import InvalidInput
 from regard.privacy import access
 from regard.privacy.access import AnyUser
 from regard.privacy.roles import Capability
-from regard.privacy.services import audit_record_reads
 from regard.privacy.tombstone import tombstoned_sha256
 
 ConsentKey = tuple[str, str]  # (purpose, channel)
@@ -46,6 +46,18 @@ def consent_in_force(customer_ids: Iterable[int] | Any) -> dict[int, dict[Consen
     return current
 
 
+def consent_is_withdrawn(*, customer: Customer, purpose: str, channel: str) -> bool:
+    """True when the consent in force for this purpose by this channel is a withdrawal
+    (never asked is not withdrawn: an unsubscribe then still records one)."""
+    latest = (
+        ConsentEvent.objects.filter(customer=customer, purpose=purpose, channel=channel)
+        .order_by("-occurred_at", "-id")
+        .values_list("action", flat=True)
+        .first()
+    )
+    return latest == ConsentEvent.Action.WITHDRAWN
+
+
 def preferences_current(customer_ids: Iterable[int]) -> dict[int, PreferenceChange]:
     found: dict[int, PreferenceChange] = {}
     for change in PreferenceChange.objects.filter(customer_id__in=list(customer_ids)).order_by(
@@ -72,17 +84,14 @@ class ConsentOverview:
     history: list[ConsentEvent] = field(default_factory=list)
 
 
-def _customer_for(actor: AnyUser, customer_id: int, capability: Capability, via: str) -> Customer:
-    access.require(actor, capability)
-    customer = Customer.objects.filter(pk=customer_id).first()
-    if customer is None:
-        raise NotFound(f"No customer with id {customer_id}.", field="id")
-    audit_record_reads(actor=actor, customer_ids=[customer.pk], object_type="consent", via=via)
-    return customer
+def _customer_for(actor: AnyUser, customer_id: int, via: str) -> Customer:
+    return customer_get(
+        actor=actor, customer_id=customer_id, capability=Capability.CONSENT_READ, audit_as="consent", via=via
+    )
 
 
 def consent_overview(*, actor: AnyUser, customer_id: int, via: str = "api") -> ConsentOverview:
-    customer = _customer_for(actor, customer_id, Capability.CONSENT_READ, via)
+    customer = _customer_for(actor, customer_id, via)
     history = list(ConsentEvent.objects.filter(customer=customer).order_by("-occurred_at", "-id"))
     state = sorted(
         consent_current([customer.pk]).get(customer.pk, {}).values(), key=lambda e: (e.purpose, e.channel)
@@ -91,7 +100,7 @@ def consent_overview(*, actor: AnyUser, customer_id: int, via: str = "api") -> C
 
 
 def preferences_get(*, actor: AnyUser, customer_id: int, via: str = "api") -> PreferenceChange | None:
-    customer = _customer_for(actor, customer_id, Capability.CONSENT_READ, via)
+    customer = _customer_for(actor, customer_id, via)
     return preferences_current([customer.pk]).get(customer.pk)
 
 

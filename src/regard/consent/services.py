@@ -6,8 +6,9 @@ One transaction each; each writes its timeline event and its audit entry.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NotRequired, TypedDict, Unpack
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -15,6 +16,7 @@ from django.utils import timezone
 
 from regard.consent.hashing import identifier_hash
 from regard.consent.models import Channel, ConsentEvent, MarketingOptOut, PreferenceChange, Suppression
+from regard.consent.selectors import consent_is_withdrawn
 from regard.customers.models import Customer, Identifier
 from regard.customers.services import Actor, timeline_append
 from regard.errors import InvalidInput
@@ -96,6 +98,20 @@ def _partner_opt_outs_follow(event: ConsentEvent) -> None:
     )
 
 
+class ConsentArguments(TypedDict):
+    """What every ledger entry is recorded with, granted or withdrawn."""
+
+    actor: Actor
+    customer: Customer
+    purpose: str
+    channel: str
+    source: str
+    proof: NotRequired[Mapping[str, Any] | None]
+    occurred_at: NotRequired[datetime | None]
+    via: NotRequired[str]
+    now: NotRequired[datetime | None]
+
+
 def _consent_record(
     *,
     actor: Actor,
@@ -104,10 +120,10 @@ def _consent_record(
     purpose: str,
     channel: str,
     source: str,
-    proof: Mapping[str, Any] | None,
-    occurred_at: datetime | None,
-    via: str,
-    now: datetime | None,
+    proof: Mapping[str, Any] | None = None,
+    occurred_at: datetime | None = None,
+    via: str = "api",
+    now: datetime | None = None,
 ) -> ConsentEvent:
     now = now or timezone.now()
     occurred_at = occurred_at or now
@@ -147,58 +163,57 @@ def _consent_record(
     return event
 
 
-@transaction.atomic
-def consent_grant(
-    *,
-    actor: Actor,
-    customer: Customer,
-    purpose: str,
-    channel: str,
-    source: str,
-    proof: Mapping[str, Any] | None = None,
-    occurred_at: datetime | None = None,
-    via: str = "api",
-    now: datetime | None = None,
-) -> ConsentEvent:
-    return _consent_record(
-        actor=actor,
-        customer=customer,
-        action=ConsentEvent.Action.GRANTED,
-        purpose=purpose,
-        channel=channel,
-        source=source,
-        proof=proof,
-        occurred_at=occurred_at,
-        via=via,
-        now=now,
-    )
+# One ledger entry, granted or withdrawn (``action`` is a ConsentEvent.Action).
+consent_record = transaction.atomic(_consent_record)
+
+
+def consent_grant(**arguments: Unpack[ConsentArguments]) -> ConsentEvent:
+    return consent_record(action=ConsentEvent.Action.GRANTED, **arguments)
+
+
+def consent_withdraw(**arguments: Unpack[ConsentArguments]) -> ConsentEvent:
+    return consent_record(action=ConsentEvent.Action.WITHDRAWN, **arguments)
 
 
 @transaction.atomic
-def consent_withdraw(
+def consent_unsubscribe(**arguments: Unpack[ConsentArguments]) -> ConsentEvent | None:
+    """Withdraw one purpose by one channel unless it is withdrawn already (S2).
+
+    One click twice, or the link and the List-Unsubscribe mail both, is still one
+    unsubscribe: None when the consent in force is a withdrawal and nothing was written.
+    """
+    customer = arguments["customer"]
+    if consent_is_withdrawn(customer=customer, purpose=arguments["purpose"], channel=arguments["channel"]):
+        return None
+    return _consent_record(action=ConsentEvent.Action.WITHDRAWN, **arguments)
+
+
+def _withdraw_all(
     *,
     actor: Actor,
     customer: Customer,
-    purpose: str,
-    channel: str,
     source: str,
-    proof: Mapping[str, Any] | None = None,
-    occurred_at: datetime | None = None,
-    via: str = "api",
-    now: datetime | None = None,
-) -> ConsentEvent:
-    return _consent_record(
-        actor=actor,
-        customer=customer,
-        action=ConsentEvent.Action.WITHDRAWN,
-        purpose=purpose,
-        channel=channel,
-        source=source,
-        proof=proof,
-        occurred_at=occurred_at,
-        via=via,
-        now=now,
-    )
+    proof: Mapping[str, Any] | None,
+    channels: Iterable[str] | None,
+    via: str,
+    now: datetime | None,
+) -> list[ConsentEvent]:
+    return [
+        _consent_record(
+            actor=actor,
+            customer=customer,
+            action=ConsentEvent.Action.WITHDRAWN,
+            purpose=purpose,
+            channel=channel,
+            source=source,
+            proof=proof,
+            via=via,
+            now=now,
+        )
+        for purpose in settings.REGARD_CONSENT_PURPOSES
+        if purpose not in settings.REGARD_CONSENT_FREE_PURPOSES
+        for channel in (channels or Channel.values)
+    ]
 
 
 @transaction.atomic
@@ -213,23 +228,43 @@ def consent_withdraw_all(
     now: datetime | None = None,
 ) -> list[ConsentEvent]:
     """Stop everything but service messages (unsubscribe link, complaint: S19)."""
-    return [
-        _consent_record(
-            actor=actor,
-            customer=customer,
-            action=ConsentEvent.Action.WITHDRAWN,
-            purpose=purpose,
-            channel=channel,
-            source=source,
-            proof=proof,
-            occurred_at=None,
-            via=via,
-            now=now,
-        )
-        for purpose in settings.REGARD_CONSENT_PURPOSES
-        if purpose not in settings.REGARD_CONSENT_FREE_PURPOSES
-        for channel in (channels or Channel.values)
-    ]
+    return _withdraw_all(
+        actor=actor, customer=customer, source=source, proof=proof, channels=channels, via=via, now=now
+    )
+
+
+@dataclass(frozen=True)
+class StoppedEverything:
+    withdrawn: list[ConsentEvent]
+    preferences: PreferenceChange
+
+
+@transaction.atomic
+def consent_stop_everything(
+    *,
+    actor: Actor,
+    customer: Customer,
+    source: str,
+    proof: Mapping[str, Any] | None = None,
+    via: str = "api",
+    now: datetime | None = None,
+) -> StoppedEverything:
+    """The preference page's "stop everything" (S2): every marketing consent withdrawn and no
+    message a week, in one transaction, so a failure half-way leaves the choices as they were."""
+    now = now or timezone.now()
+    withdrawn = _withdraw_all(
+        actor=actor, customer=customer, source=source, proof=proof, channels=None, via=via, now=now
+    )
+    preferences = preferences_set(
+        actor=actor,
+        customer=customer,
+        max_messages_per_week=0,
+        source=source,
+        proof=proof,
+        via=via,
+        now=now,
+    )
+    return StoppedEverything(withdrawn=withdrawn, preferences=preferences)
 
 
 def clean_topics(topics: Iterable[str], *, field: str = "excluded_topics") -> list[str]:

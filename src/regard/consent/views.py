@@ -20,6 +20,7 @@ from regard.consent import selectors, services
 from regard.consent.models import Channel, ConsentEvent
 from regard.consent.tokens import LinkClaim, link_read
 from regard.customers.models import Customer
+from regard.customers.selectors import customer_for_link
 from regard.errors import InvalidInput
 from regard.inputs import whole_number
 from regard.web.ratelimit import rate_limited
@@ -66,9 +67,7 @@ def _resolve(token: str) -> tuple[LinkClaim, Customer] | None:
         claim = link_read(token)
     except InvalidInput:
         return None
-    customer = Customer.objects.filter(pk=claim.customer_id).first()
-    if customer is not None and customer.merged_into_id:
-        customer = Customer.objects.filter(pk=customer.merged_into_id).first()
+    customer = customer_for_link(claim.customer_id)
     return (claim, customer) if customer is not None else None
 
 
@@ -77,12 +76,7 @@ def _bad_link(request: HttpRequest) -> HttpResponse:
 
 
 def _withdraw(request: HttpRequest, claim: LinkClaim, customer: Customer, how: str) -> None:
-    current = (
-        selectors.consent_current([customer.pk]).get(customer.pk, {}).get((claim.purpose, claim.channel))
-    )
-    if current is not None and not current.is_granted:
-        return  # already unsubscribed: one click twice is still one unsubscribe
-    services.consent_withdraw(
+    services.consent_unsubscribe(
         actor=None,
         customer=customer,
         purpose=claim.purpose,
@@ -127,18 +121,10 @@ def preferences(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "POST":
         proof = _proof(request, claim, "preference page")
         if request.POST.get("stop_everything"):
-            services.consent_withdraw_all(
+            services.consent_stop_everything(
                 actor=None,
                 customer=customer,
                 source=ConsentEvent.Source.PREFERENCE_PAGE,
-                proof=proof,
-                via="web",
-            )
-            services.preferences_set(
-                actor=None,
-                customer=customer,
-                max_messages_per_week=0,
-                source="preference_page",
                 proof=proof,
                 via="web",
             )

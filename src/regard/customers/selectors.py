@@ -49,16 +49,35 @@ def customer_resolve_for(*, actor: AnyUser, kind: str, value: str, via: str = "a
     return customer
 
 
+def no_customer(customer_id: int, *, field: str) -> NotFound:
+    return NotFound(f"{field}: no customer with id {customer_id}.", field=field)
+
+
 def customer_get(
-    *, actor: AnyUser, customer_id: int, via: str = "api", detail: dict[str, object] | None = None
+    *,
+    actor: AnyUser,
+    customer_id: int,
+    capability: Capability = Capability.CUSTOMER_READ,
+    audit_as: str | None = "customer",
+    field: str = "id",
+    via: str = "api",
+    detail: dict[str, object] | None = None,
 ) -> Customer:
-    access.require(actor, Capability.CUSTOMER_READ)
+    """The one lookup of a customer by id, for every page, route and selector.
+
+    ``capability`` is what the caller is about to do with the customer (read the profile,
+    record consent, send a message); NotFound names ``field`` as the request spelled it. The
+    read is audited as ``audit_as``, or not at all (None) where the write that follows
+    audits itself.
+    """
+    access.require(actor, capability)
     customer = Customer.objects.filter(pk=customer_id).first()
     if customer is None:
-        raise NotFound(f"No customer with id {customer_id}.", field="id")
-    audit_record_reads(
-        actor=actor, customer_ids=[customer.pk], object_type="customer", via=via, detail=detail
-    )
+        raise no_customer(customer_id, field=field)
+    if audit_as is not None:
+        audit_record_reads(
+            actor=actor, customer_ids=[customer.pk], object_type=audit_as, via=via, detail=detail
+        )
     return customer
 
 
@@ -158,6 +177,14 @@ def customer_current(customer: Customer) -> Customer:
     return customer
 
 
+def customer_for_link(customer_id: int) -> Customer | None:
+    """The person a signed link or a List-Unsubscribe mail names, now (the survivor of any
+    merge), or None when nobody has that id. No actor and no audit: the signed token is the
+    authority on the public pages, and they show no personal data beyond a greeting (S2)."""
+    customer = Customer.objects.filter(pk=customer_id).first()
+    return customer_current(customer) if customer is not None else None
+
+
 def current_customer_ids(ids: set[int]) -> dict[int, int]:
     """Customer ids to the profile that holds them now (following merges); unknown ids left out."""
     current = dict(Customer.objects.filter(pk__in=ids).values_list("pk", "merged_into_id"))
@@ -238,7 +265,7 @@ def timeline_page_by_id(
         .values_list("pk", flat=True)
     )
     if customer_id not in first_level:
-        raise NotFound(f"No customer with id {customer_id}.", field="id")
+        raise no_customer(customer_id, field="id")
     absorbed = [pk for pk in first_level if pk != customer_id]
     group = [customer_id, *_group_from(absorbed)] if absorbed else [customer_id]
     return _timeline_page(

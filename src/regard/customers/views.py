@@ -5,8 +5,6 @@ from django.shortcuts import render
 from django_htmx.middleware import HtmxDetails
 
 from regard.customers import selectors
-from regard.customers.models import Customer
-from regard.errors import NotFound
 from regard.privacy.roles import Capability
 from regard.web.access import requires
 
@@ -33,9 +31,8 @@ def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
 
 @requires(Capability.CUSTOMER_READ)
 def customer_timeline(request: HttpRequest, customer_id: int) -> HttpResponse:
-    customer = Customer.objects.filter(pk=customer_id).first()
-    if customer is None:
-        raise NotFound(f"No customer with id {customer_id}.", field="id")
+    # The page of events below is the read, audited by timeline_page.
+    customer = selectors.customer_get(actor=request.user, customer_id=customer_id, audit_as=None, via="web")
     page = selectors.timeline_page(
         actor=request.user, customer=customer, cursor=request.GET.get("cursor"), via="web"
     )

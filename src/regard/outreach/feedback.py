@@ -34,11 +34,11 @@ from django.db import transaction
 from django.utils import timezone
 from flufl.bounce import all_failures
 
-from regard.consent import selectors as consent_selectors
 from regard.consent import services as consent_services
 from regard.consent.models import ConsentEvent
 from regard.consent.tokens import link_read
 from regard.customers.models import Customer
+from regard.customers.selectors import customer_current, customer_for_link
 from regard.customers.services import timeline_append
 from regard.errors import InvalidInput
 from regard.outreach.models import InboundFeedback, OutboxMessage
@@ -144,13 +144,6 @@ def _outbox_by_message_id(message_id: str) -> OutboxMessage | None:
     return OutboxMessage.objects.select_related("customer").filter(message_id=message_id).first()
 
 
-def _current_customer(customer: Customer) -> Customer:
-    """Feedback about a profile that was merged away applies to the survivor."""
-    while customer.merged_into_id:
-        customer = Customer.objects.get(pk=customer.merged_into_id)
-    return customer
-
-
 @dataclass(frozen=True)
 class Incoming:
     mail_from: str
@@ -189,7 +182,7 @@ def _bounce_apply(incoming: Incoming, *, tag: str) -> InboundFeedback:
     row = _outbox_by_message_id(_message_id_for_tag(tag))
     if row is None:
         return keep(status=Status.UNMATCHED, detail=f"no outbox message for return path tag {tag}")
-    customer = _current_customer(row.customer)
+    customer = customer_current(row.customer)  # a merged-away profile: the survivor
     temporary, permanent = all_failures(message)
     # flufl.bounce answers with bytes.
     permanent_addresses = {a.decode("utf-8", "replace").lower() for a in permanent}
@@ -249,7 +242,7 @@ def _complaint_apply(incoming: Incoming, *, tag: str) -> InboundFeedback:
         row = _outbox_by_message_id(_message_id_for_tag(tag)) if tag else None
     if row is None:
         return keep(status=Status.UNMATCHED, detail="the report names none of our messages")
-    customer = _current_customer(row.customer)
+    customer = customer_current(row.customer)  # a merged-away profile: the survivor
     if feedback_type not in {"abuse", "fraud", "virus"}:
         return keep(
             status=Status.IGNORED,
@@ -296,16 +289,11 @@ def _unsubscribe_apply(incoming: Incoming) -> InboundFeedback:
         claim = link_read(match.group(1))
     except InvalidInput:
         return keep(status=Status.UNPARSEABLE, detail="the unsubscribe token is not valid")
-    found = Customer.objects.filter(pk=claim.customer_id).first()
-    if found is None:
+    customer = customer_for_link(claim.customer_id)
+    if customer is None:
         return keep(status=Status.UNMATCHED, detail="the token names nobody we know")
-    customer = _current_customer(found)
     row = _outbox_by_message_id(claim.message_id)
-    current = consent_selectors.consent_current([customer.pk]).get(customer.pk, {})
-    event = current.get((claim.purpose, claim.channel))
-    if event is not None and not event.is_granted:
-        return keep(status=Status.IGNORED, detail="already unsubscribed", row=row, customer=customer)
-    consent_services.consent_withdraw(
+    withdrawn = consent_services.consent_unsubscribe(
         actor=None,
         customer=customer,
         purpose=claim.purpose,
@@ -315,6 +303,8 @@ def _unsubscribe_apply(incoming: Incoming) -> InboundFeedback:
         via="system",
         now=now,
     )
+    if withdrawn is None:
+        return keep(status=Status.IGNORED, detail="already unsubscribed", row=row, customer=customer)
     return keep(
         status=Status.APPLIED,
         detail=f"unsubscribed from {claim.purpose} by {claim.channel}",
