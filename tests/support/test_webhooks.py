@@ -71,7 +71,7 @@ def _scheduled() -> list[tuple[int, Any]]:
 
 
 def test_events_are_delivered_signed_with_a_timestamp(receiver: Receiver, make_user: Any) -> None:
-    webhooks.endpoint_create(url=receiver.url, secret=SECRET)
+    webhooks.endpoint_create(actor=None, url=receiver.url, secret=SECRET)
     agent = make_user(Role.AGENT)
     conversation = services.conversation_open(
         customer=make_customer(), channel="email", subject="Broken", via="api"
@@ -112,7 +112,7 @@ def test_events_are_delivered_signed_with_a_timestamp(receiver: Receiver, make_u
 
 
 def test_a_failing_endpoint_is_retried_with_exponential_backoff_then_succeeds(receiver: Receiver) -> None:
-    webhooks.endpoint_create(url=receiver.url, events=["conversation.created"], secret=SECRET)
+    webhooks.endpoint_create(actor=None, url=receiver.url, events=["conversation.created"], secret=SECRET)
     receiver.answers = [500, 503]
     services.conversation_open(customer=make_customer(), channel="email", via="api")
     delivery = WebhookDelivery.objects.get()
@@ -139,7 +139,7 @@ def test_a_failing_endpoint_is_retried_with_exponential_backoff_then_succeeds(re
 
 def test_an_unreachable_endpoint_fails_for_good_after_the_last_attempt(receiver: Receiver) -> None:
     endpoint = webhooks.endpoint_create(
-        url="http://127.0.0.1:9/nothing-listens", events=["conversation.created"]
+        actor=None, url="http://127.0.0.1:9/nothing-listens", events=["conversation.created"]
     )
     services.conversation_open(customer=make_customer(), channel="email", via="api")
     delivery = WebhookDelivery.objects.get(endpoint=endpoint)
@@ -155,7 +155,7 @@ def test_an_unreachable_endpoint_fails_for_good_after_the_last_attempt(receiver:
 def test_the_worker_task_delivers(receiver: Receiver) -> None:
     from regard.support.webhooks import webhook_deliver
 
-    webhooks.endpoint_create(url=receiver.url, events=["conversation.created"], secret=SECRET)
+    webhooks.endpoint_create(actor=None, url=receiver.url, events=["conversation.created"], secret=SECRET)
     services.conversation_open(customer=make_customer(), channel="email", via="api")
     delivery = WebhookDelivery.objects.get()
     assert webhook_deliver.call(delivery.pk) == "delivered"
@@ -182,7 +182,7 @@ def test_the_worker_task_delivers(receiver: Receiver) -> None:
 def test_non_http_schemes_and_private_hosts_are_refused_naming_the_url(settings: Any, url: str) -> None:
     settings.REGARD_WEBHOOKS_ALLOW_PRIVATE = False
     with pytest.raises(InvalidInput) as refused:
-        webhooks.endpoint_create(url=url)
+        webhooks.endpoint_create(actor=None, url=url)
     assert refused.value.field == "url"
     assert not WebhookEndpoint.objects.exists()
 
@@ -192,13 +192,13 @@ def test_a_public_address_is_accepted(settings: Any, monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(
         webhooks.socket, "getaddrinfo", lambda *a, **k: [(2, 1, 6, "", ("93.184.215.14", 443))]
     )
-    assert webhooks.endpoint_create(url="https://hooks.example.com/regard").pk
+    assert webhooks.endpoint_create(actor=None, url="https://hooks.example.com/regard").pk
 
 
 def test_a_host_that_turns_private_after_creation_is_refused_at_delivery(
     receiver: Receiver, settings: Any, make_user: Any
 ) -> None:
-    webhooks.endpoint_create(url=receiver.url, secret=SECRET)  # allowed while the setting is on
+    webhooks.endpoint_create(actor=None, url=receiver.url, secret=SECRET)  # allowed while the setting is on
     settings.REGARD_WEBHOOKS_ALLOW_PRIVATE = False
     services.conversation_open(customer=make_customer(), channel="email", subject="Broken", via="api")
     delivery = WebhookDelivery.objects.get()
@@ -209,7 +209,7 @@ def test_a_host_that_turns_private_after_creation_is_refused_at_delivery(
 
 
 def test_a_redirect_is_not_followed(receiver: Receiver, make_user: Any) -> None:
-    webhooks.endpoint_create(url=receiver.url, secret=SECRET)
+    webhooks.endpoint_create(actor=None, url=receiver.url, secret=SECRET)
     receiver.answers = [302]
     services.conversation_open(customer=make_customer(), channel="email", subject="Broken", via="api")
     delivery = WebhookDelivery.objects.get()

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, TypeVar
 
+import pydantic
 from django.http import HttpRequest, HttpResponse
-from ninja import NinjaAPI
+from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from regard.errors import RegardError
+from regard.errors import InvalidInput, RegardError
+
+SchemaT = TypeVar("SchemaT", bound=Schema)
 
 _LOCATION_PREFIXES = {"body", "query", "path", "header", "cookie", "form", "file"}
 
@@ -26,6 +30,17 @@ def field_path(location: list[Any] | tuple[Any, ...]) -> str:
         else:
             path += ("." if path else "") + str(part)
     return path or "body"
+
+
+def schema_parse(schema: type[SchemaT], data: Mapping[str, Any]) -> SchemaT:
+    """Form values through the API's own schema, so a page and the API accept the same input;
+    the first problem becomes InvalidInput naming the field as the API would (invariant 7)."""
+    try:
+        return schema.model_validate(data)
+    except pydantic.ValidationError as error:
+        first = error.errors()[0]
+        field = field_path(first["loc"])
+        raise InvalidInput(f"{field}: {first['msg']}", field=field) from None
 
 
 def install(api: NinjaAPI) -> None:

@@ -2,37 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from ninja import Field, Router, Schema, Status
 
 from regard.api.auth import ApiRequest, requires
-from regard.customers.models import Customer
-from regard.errors import NotFound
+from regard.customers.selectors import customer_get
 from regard.outreach import preview, selectors, services
 from regard.outreach.models import Campaign
-from regard.privacy import access
+from regard.outreach.schemas import CampaignIn
 from regard.privacy.roles import Capability
 
 campaigns_router = Router(tags=["campaigns"])
 messages_router = Router(tags=["messages"])
-
-
-class CampaignIn(Schema):
-    name: str
-    purpose: str
-    subject: str
-    body: str
-    audience: dict[str, Any] = Field(
-        default_factory=dict,
-        description="A rule (countries, languages, ordered_skus, bought_categories, not_bought_categories, "
-        "ordered_within_days, not_ordered_for_days, created_within_days, has_consent) or customer_ids; "
-        "see docs/campaigns.md",
-    )
-    topics: list[str] = Field(default_factory=list)
-    scheduled_at: datetime | None = None
-    channel: str = "email"
 
 
 class CampaignOut(Schema):
@@ -62,13 +44,6 @@ def _campaign_out(campaign: Campaign) -> CampaignOut:
     )
 
 
-def _campaign(campaign_id: int) -> Campaign:
-    campaign = Campaign.objects.filter(pk=campaign_id).first()
-    if campaign is None:
-        raise NotFound(f"No campaign with id {campaign_id}.", field="id")
-    return campaign
-
-
 @campaigns_router.post(
     "",
     auth=requires(Capability.CAMPAIGN_MANAGE),
@@ -76,7 +51,6 @@ def _campaign(campaign_id: int) -> Campaign:
     summary="Create a campaign (a draft)",
 )
 def create_campaign(request: ApiRequest, payload: CampaignIn) -> Status[CampaignOut]:
-    access.require(request.auth, Capability.CAMPAIGN_MANAGE)
     campaign = services.campaign_create(actor=request.auth, **payload.model_dump())
     return Status(201, _campaign_out(campaign))
 
@@ -88,10 +62,9 @@ def create_campaign(request: ApiRequest, payload: CampaignIn) -> Status[Campaign
     summary="Plan the campaign's messages",
 )
 def launch_campaign(request: ApiRequest, campaign_id: int) -> CampaignOut:
-    access.require(request.auth, Capability.CAMPAIGN_MANAGE)
-    campaign = _campaign(campaign_id)
+    campaign = selectors.campaign_get(actor=request.auth, campaign_id=campaign_id)
     services.campaign_launch(actor=request.auth, campaign=campaign)
-    return _campaign_out(_campaign(campaign_id))
+    return _campaign_out(selectors.campaign_get(actor=request.auth, campaign_id=campaign_id))
 
 
 @campaigns_router.get(
@@ -101,8 +74,7 @@ def launch_campaign(request: ApiRequest, campaign_id: int) -> CampaignOut:
     summary="Counts by state and by gate reason",
 )
 def get_campaign(request: ApiRequest, campaign_id: int) -> CampaignOut:
-    access.require(request.auth, Capability.CAMPAIGN_MANAGE)
-    return _campaign_out(_campaign(campaign_id))
+    return _campaign_out(selectors.campaign_get(actor=request.auth, campaign_id=campaign_id))
 
 
 class SampleOut(Schema):
@@ -129,7 +101,8 @@ class PreviewOut(Schema):
     summary="What the gate would do with the audience right now, by outcome and reason",
 )
 def preview_campaign(request: ApiRequest, campaign_id: int) -> PreviewOut:
-    result = preview.campaign_preview(actor=request.auth, campaign=_campaign(campaign_id), via="api")
+    campaign = selectors.campaign_get(actor=request.auth, campaign_id=campaign_id)
+    result = preview.campaign_preview(actor=request.auth, campaign=campaign, via="api")
     return PreviewOut(
         matched=result.matched,
         evaluated=result.evaluated,
@@ -151,11 +124,11 @@ class ResumeIn(Schema):
     summary="Resume a paused campaign once its brake reason is acknowledged",
 )
 def resume_campaign(request: ApiRequest, campaign_id: int, payload: ResumeIn) -> CampaignOut:
-    access.require(request.auth, Capability.CAMPAIGN_MANAGE)
+    campaign = selectors.campaign_get(actor=request.auth, campaign_id=campaign_id)
     services.campaign_resume(
-        actor=request.auth, campaign=_campaign(campaign_id), acknowledged=payload.acknowledged, via="api"
+        actor=request.auth, campaign=campaign, acknowledged=payload.acknowledged, via="api"
     )
-    return _campaign_out(_campaign(campaign_id))
+    return _campaign_out(selectors.campaign_get(actor=request.auth, campaign_id=campaign_id))
 
 
 @campaigns_router.post(
@@ -165,9 +138,9 @@ def resume_campaign(request: ApiRequest, campaign_id: int, payload: ResumeIn) ->
     summary="Cancel a campaign: what has not gone out is dropped",
 )
 def cancel_campaign(request: ApiRequest, campaign_id: int) -> CampaignOut:
-    access.require(request.auth, Capability.CAMPAIGN_MANAGE)
-    services.campaign_cancel(actor=request.auth, campaign=_campaign(campaign_id), via="api")
-    return _campaign_out(_campaign(campaign_id))
+    campaign = selectors.campaign_get(actor=request.auth, campaign_id=campaign_id)
+    services.campaign_cancel(actor=request.auth, campaign=campaign, via="api")
+    return _campaign_out(selectors.campaign_get(actor=request.auth, campaign_id=campaign_id))
 
 
 class MessageIn(Schema):
@@ -192,10 +165,13 @@ class MessageOut(Schema):
     summary="Send a service message through the gate",
 )
 def send_message(request: ApiRequest, payload: MessageIn) -> Status[MessageOut]:
-    access.require(request.auth, Capability.MESSAGE_SEND)
-    customer = Customer.objects.filter(pk=payload.customer_id).first()
-    if customer is None:
-        raise NotFound(f"No customer with id {payload.customer_id}.", field="customer_id")
+    customer = customer_get(
+        actor=request.auth,
+        customer_id=payload.customer_id,
+        capability=Capability.MESSAGE_SEND,
+        audit_as=None,  # service_message_send audits the message it queues
+        field="customer_id",
+    )
     row, created = services.service_message_send(
         actor=request.auth,
         customer=customer,

@@ -14,6 +14,7 @@ from regard.customers.models import Customer
 from regard.customers.schemas import CustomerRefIn, StrictIn
 from regard.errors import InvalidInput, NotFound
 from regard.outreach import events
+from regard.privacy.access import AnyUser
 from regard.privacy.roles import Capability
 
 events_router = Router(tags=["events"])
@@ -33,11 +34,16 @@ class EventOut(StrictIn):
     occurred_at: datetime
 
 
-def _event_customer(ref: CustomerRefIn) -> Customer:
+def _event_customer(actor: AnyUser, ref: CustomerRefIn) -> Customer:
+    # event_record audits the event it writes: finding the customer is not a read of the profile.
     if ref.id is not None:
-        customer = Customer.objects.filter(pk=ref.id).first()
-        if customer is None:
-            raise NotFound(f"customer.id: no customer with id {ref.id}.", field="customer.id")
+        customer = customer_selectors.customer_get(
+            actor=actor,
+            customer_id=ref.id,
+            capability=Capability.EVENT_WRITE,
+            audit_as=None,
+            field="customer.id",
+        )
         return customer_selectors.customer_current(customer)
     if ref.kind and ref.value:
         try:
@@ -59,7 +65,7 @@ def _event_customer(ref: CustomerRefIn) -> Customer:
 )
 def post_event(request: ApiRequest, payload: EventIn) -> Status[EventOut]:
     with transaction.atomic():
-        customer = _event_customer(payload.customer)
+        customer = _event_customer(request.auth, payload.customer)
         event = events.event_record(
             actor=request.auth,
             customer=customer,

@@ -15,10 +15,14 @@ from regard.consent.hashing import identifier_hash
 from regard.consent.selectors import consent_in_force, preferences_current, suppressed_hashes
 from regard.customers.models import Customer, Identifier, OrderLine, TimelineEvent
 from regard.db import bulk
+from regard.errors import NotFound
 from regard.outreach import gate
 from regard.outreach.audience import audience_queryset
 from regard.outreach.models import Campaign, OutboxMessage
 from regard.outreach.render import customer_context, subject_for_display
+from regard.privacy import access
+from regard.privacy.access import AnyUser
+from regard.privacy.roles import Capability
 from regard.privacy.tombstone import tombstoned_since
 
 __all__ = ["audience_queryset"]  # the planning path iterates it in chunks
@@ -56,6 +60,15 @@ def message_facts(message: OutboxMessage, campaign: Campaign | None) -> gate.Mes
         audience=_gate_audience(audience),
         expires_at=message.expires_at,
     )
+
+
+def campaign_get(*, actor: AnyUser, campaign_id: int) -> Campaign:
+    """A campaign for the campaign screen and API; campaigns hold no personal data, so no audit."""
+    access.require(actor, Capability.CAMPAIGN_MANAGE)
+    campaign = Campaign.objects.filter(pk=campaign_id).first()
+    if campaign is None:
+        raise NotFound(f"No campaign with id {campaign_id}.", field="id")
+    return campaign
 
 
 def campaign_message_facts(campaign: Campaign) -> gate.Message:

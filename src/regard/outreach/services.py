@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NotRequired, TypedDict, Unpack
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -131,19 +131,23 @@ def service_message_send(
     return row, created
 
 
-def _campaign_fields(
-    *,
-    name: str,
-    purpose: str,
-    channel: str,
-    subject: str,
-    body: str,
-    audience: Mapping[str, Any] | None,
-    topics: Sequence[str],
-    scheduled_at: datetime | None,
-    now: datetime,
-) -> dict[str, Any]:
+class CampaignContent(TypedDict):
+    """What a campaign says and to whom: the same for a new draft and an edited one."""
+
+    name: str
+    purpose: str
+    subject: str
+    body: str
+    audience: NotRequired[Mapping[str, Any] | None]
+    topics: NotRequired[Sequence[str]]
+    scheduled_at: NotRequired[datetime | None]
+    channel: NotRequired[str]
+
+
+def _campaign_fields(content: CampaignContent, *, now: datetime) -> dict[str, Any]:
     """A campaign's editable fields, checked; InvalidInput names the first bad one."""
+    name, purpose, subject, body = content["name"], content["purpose"], content["subject"], content["body"]
+    channel, scheduled_at = content.get("channel", "email"), content.get("scheduled_at")
     if not name.strip():
         raise InvalidInput("name: must not be empty.", field="name")
     if purpose in ("service",):
@@ -168,8 +172,8 @@ def _campaign_fields(
         "channel": clean_channel(channel),
         "subject": subject,
         "body": body,
-        "audience": audience_clean(audience),
-        "topics": clean_topics(topics, field="topics"),
+        "audience": audience_clean(content.get("audience")),
+        "topics": clean_topics(content.get("topics", ()), field="topics"),
         "scheduled_at": scheduled_at,
         "expires_at": (scheduled_at or now) + timedelta(days=7),
     }
@@ -177,25 +181,10 @@ def _campaign_fields(
 
 @transaction.atomic
 def campaign_create(
-    *,
-    actor: Actor,
-    name: str,
-    purpose: str,
-    subject: str,
-    body: str,
-    audience: Mapping[str, Any] | None = None,
-    topics: Sequence[str] = (),
-    scheduled_at: datetime | None = None,
-    channel: str = "email",
-    via: str = "api",
-    now: datetime | None = None,
+    *, actor: Actor, via: str = "api", now: datetime | None = None, **content: Unpack[CampaignContent]
 ) -> Campaign:
     now = now or timezone.now()
-    fields = _campaign_fields(
-        name=name, purpose=purpose, channel=channel, subject=subject, body=body,
-        audience=audience, topics=topics, scheduled_at=scheduled_at, now=now,
-    )  # fmt: skip
-    campaign = Campaign.objects.create(**fields, created_at=now)
+    campaign = Campaign.objects.create(**_campaign_fields(content, now=now), created_at=now)
     audit_record(
         actor=actor,
         action=AuditEntry.Action.CREATE,
@@ -212,26 +201,16 @@ def campaign_update(
     *,
     actor: Actor,
     campaign: Campaign,
-    name: str,
-    purpose: str,
-    subject: str,
-    body: str,
-    audience: Mapping[str, Any] | None = None,
-    topics: Sequence[str] = (),
-    scheduled_at: datetime | None = None,
-    channel: str = "email",
     via: str = "web",
     now: datetime | None = None,
+    **content: Unpack[CampaignContent],
 ) -> Campaign:
     """Change a draft; once launched a campaign's content is what its messages were planned with."""
     now = now or timezone.now()
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     if campaign.state != Campaign.State.DRAFT:
         raise InvalidInput(f"state: campaign is {campaign.state}, only a draft can be edited.", field="state")
-    fields = _campaign_fields(
-        name=name, purpose=purpose, channel=channel, subject=subject, body=body,
-        audience=audience, topics=topics, scheduled_at=scheduled_at, now=now,
-    )  # fmt: skip
+    fields = _campaign_fields(content, now=now)
     changed = sorted(key for key, value in fields.items() if getattr(campaign, key) != value)
     for key, value in fields.items():
         setattr(campaign, key, value)
@@ -288,10 +267,6 @@ def campaign_cancel(
     return dropped
 
 
-# Audience members planned per statement: memory stays flat however large the audience.
-PLAN_CHUNK = 5_000
-
-
 def _plan_rows(campaign: Campaign, customer_ids: list[int], *, due: datetime, now: datetime) -> None:
     """One pending outbox row per customer; a row that exists already (same dedupe key) is kept."""
     template = OutboxMessage(
@@ -330,7 +305,8 @@ def campaign_launch(
         )
     due = campaign.scheduled_at or now
     planned = 0
-    for ids in audience_chunks(audience_queryset(campaign.audience), size=PLAN_CHUNK):
+    # planning.CHUNK members per statement: memory stays flat however large the audience.
+    for ids in audience_chunks(audience_queryset(campaign.audience)):
         _plan_rows(campaign, ids, due=due, now=now)
         planned += len(ids)
     campaign.state, campaign.launched_at, campaign.planned_count = Campaign.State.RUNNING, now, planned

@@ -7,29 +7,23 @@ form with the field named (422) and changes nothing.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from regard.api.errors import schema_parse
 from regard.consent.models import Channel
-from regard.errors import InvalidInput, NotFound
-from regard.outreach import preview, services
+from regard.errors import InvalidInput
+from regard.outreach import preview, selectors, services
 from regard.outreach.models import Campaign
+from regard.outreach.schemas import CampaignIn
 from regard.privacy.roles import Capability
 from regard.web.access import requires
 
 EXAMPLE_AUDIENCE = '{"languages": ["de"], "has_consent": {"purpose": "newsletter"}}'
-
-
-def _campaign(campaign_id: int) -> Campaign:
-    campaign = Campaign.objects.filter(pk=campaign_id).first()
-    if campaign is None:
-        raise NotFound(f"No campaign with id {campaign_id}.", field="id")
-    return campaign
 
 
 def _purposes() -> list[str]:
@@ -62,34 +56,22 @@ def _form_values(campaign: Campaign | None) -> dict[str, str]:
     }
 
 
-def _parse(values: dict[str, str]) -> dict[str, Any]:
-    """Form text to service arguments; InvalidInput names the field that does not parse."""
+def _parse(values: dict[str, str]) -> CampaignIn:
+    """Form text through the API's CampaignIn; InvalidInput names the field that does not parse."""
     try:
         audience = json.loads(values["audience"] or "{}")
     except json.JSONDecodeError as error:
         raise InvalidInput(
             f"audience: not valid JSON ({error.msg}, line {error.lineno}).", field="audience"
         ) from None
-    scheduled_at = None
-    if values["scheduled_at"].strip():
-        try:
-            scheduled_at = datetime.fromisoformat(values["scheduled_at"].strip())
-        except ValueError:
-            raise InvalidInput(
-                "scheduled_at: a date and time such as 2026-05-01T09:00.", field="scheduled_at"
-            ) from None
-        if scheduled_at.tzinfo is None:
-            scheduled_at = scheduled_at.replace(tzinfo=UTC)  # the form says the time is UTC
-    return {
-        "name": values["name"],
-        "purpose": values["purpose"],
-        "channel": values["channel"],
-        "subject": values["subject"],
-        "body": values["body"],
-        "topics": [t.strip() for t in values["topics"].replace(";", ",").split(",") if t.strip()],
-        "audience": audience,
-        "scheduled_at": scheduled_at,
-    }
+    topics = [t.strip() for t in values["topics"].replace(";", ",").split(",") if t.strip()]
+    scheduled = values["scheduled_at"].strip() or None
+    parsed = schema_parse(
+        CampaignIn, {**values, "audience": audience, "topics": topics, "scheduled_at": scheduled}
+    )
+    if parsed.scheduled_at is not None and parsed.scheduled_at.tzinfo is None:
+        parsed.scheduled_at = parsed.scheduled_at.replace(tzinfo=UTC)  # the form says the time is UTC
+    return parsed
 
 
 def _form_page(
@@ -126,7 +108,7 @@ def campaign_new(request: HttpRequest) -> HttpResponse:
         return _form_page(request, campaign=None, values=_form_values(None))
     values = {key: request.POST.get(key, "") for key in _form_values(None)}
     try:
-        campaign = services.campaign_create(actor=request.user, via="web", **_parse(values))
+        campaign = services.campaign_create(actor=request.user, via="web", **_parse(values).model_dump())
     except InvalidInput as error:
         return _form_page(request, campaign=None, values=values, error=error)
     return redirect("outreach:campaign", campaign_id=campaign.pk)
@@ -135,12 +117,14 @@ def campaign_new(request: HttpRequest) -> HttpResponse:
 @requires(Capability.CAMPAIGN_MANAGE)
 @require_http_methods(["GET", "POST"])
 def campaign_edit(request: HttpRequest, campaign_id: int) -> HttpResponse:
-    campaign = _campaign(campaign_id)
+    campaign = selectors.campaign_get(actor=request.user, campaign_id=campaign_id)
     if request.method == "GET":
         return _form_page(request, campaign=campaign, values=_form_values(campaign))
     values = {key: request.POST.get(key, "") for key in _form_values(None)}
     try:
-        services.campaign_update(actor=request.user, campaign=campaign, via="web", **_parse(values))
+        services.campaign_update(
+            actor=request.user, campaign=campaign, via="web", **_parse(values).model_dump()
+        )
     except InvalidInput as error:
         return _form_page(request, campaign=campaign, values=values, error=error)
     return redirect("outreach:campaign", campaign_id=campaign.pk)
@@ -148,7 +132,7 @@ def campaign_edit(request: HttpRequest, campaign_id: int) -> HttpResponse:
 
 @requires(Capability.CAMPAIGN_MANAGE)
 def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
-    campaign = _campaign(campaign_id)
+    campaign = selectors.campaign_get(actor=request.user, campaign_id=campaign_id)
     progress = None
     if campaign.state != Campaign.State.DRAFT:
         progress = preview.campaign_progress(actor=request.user, campaign_id=campaign.pk)
@@ -165,14 +149,14 @@ def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
 
 @requires(Capability.CAMPAIGN_MANAGE)
 def campaign_preview(request: HttpRequest, campaign_id: int) -> HttpResponse:
-    campaign = _campaign(campaign_id)
+    campaign = selectors.campaign_get(actor=request.user, campaign_id=campaign_id)
     result = preview.campaign_preview(actor=request.user, campaign=campaign)
     return render(request, "outreach/_preview.html", {"campaign": campaign, "preview": result})
 
 
 @requires(Capability.CAMPAIGN_MANAGE)
 def campaign_progress(request: HttpRequest, campaign_id: int) -> HttpResponse:
-    _campaign(campaign_id)
+    selectors.campaign_get(actor=request.user, campaign_id=campaign_id)
     progress = preview.campaign_progress(actor=request.user, campaign_id=campaign_id)
     return render(request, "outreach/_progress.html", {"campaign": progress.campaign, "progress": progress})
 
@@ -181,7 +165,7 @@ def campaign_progress(request: HttpRequest, campaign_id: int) -> HttpResponse:
 @require_POST
 def campaign_launch(request: HttpRequest, campaign_id: int) -> HttpResponse:
     """First press: a confirmation naming the audience; second press (confirm=yes): launch."""
-    campaign = _campaign(campaign_id)
+    campaign = selectors.campaign_get(actor=request.user, campaign_id=campaign_id)
     if request.POST.get("confirm") != "yes":
         result = preview.campaign_preview(actor=request.user, campaign=campaign, samples=0)
         return render(request, "outreach/campaign_confirm.html", {"campaign": campaign, "preview": result})
@@ -192,7 +176,7 @@ def campaign_launch(request: HttpRequest, campaign_id: int) -> HttpResponse:
 @requires(Capability.CAMPAIGN_MANAGE)
 @require_POST
 def campaign_resume(request: HttpRequest, campaign_id: int) -> HttpResponse:
-    campaign = _campaign(campaign_id)
+    campaign = selectors.campaign_get(actor=request.user, campaign_id=campaign_id)
     services.campaign_resume(
         actor=request.user, campaign=campaign, acknowledged=request.POST.get("acknowledged", ""), via="web"
     )
@@ -202,7 +186,7 @@ def campaign_resume(request: HttpRequest, campaign_id: int) -> HttpResponse:
 @requires(Capability.CAMPAIGN_MANAGE)
 @require_POST
 def campaign_cancel(request: HttpRequest, campaign_id: int) -> HttpResponse:
-    campaign = _campaign(campaign_id)
+    campaign = selectors.campaign_get(actor=request.user, campaign_id=campaign_id)
     if request.POST.get("confirm") != "yes":
         raise InvalidInput("confirm: tick the box to cancel the campaign for good.", field="confirm")
     services.campaign_cancel(actor=request.user, campaign=campaign, via="web")

@@ -6,18 +6,16 @@ capability it needs, so a wrong role gets 403 before the body is read.
 
 from __future__ import annotations
 
-from django.contrib.auth.models import User
 from django.db import transaction
 from ninja import Field, Query, Router, Schema, Status
 
 from regard.api.auth import ApiRequest, requires
 from regard.customers.models import Customer
-from regard.errors import InvalidInput, NotFound
+from regard.customers.selectors import customer_get
 from regard.inputs import BIGINT_MAX, OFFSET_MAX
-from regard.privacy import access
 from regard.privacy.roles import Capability
 from regard.support import selectors, services, webhooks
-from regard.support.models import Conversation, Message, Team, WebhookEndpoint
+from regard.support.models import Conversation, Message
 from regard.support.schemas import (
     AssignIn,
     AttachmentOut,
@@ -50,20 +48,15 @@ class ListQuery(Schema):
     offset: int = Field(0, ge=0, le=OFFSET_MAX)
 
 
-def _team(slug: str | None, field: str = "team") -> Team | None:
-    if not slug:
-        return None
-    team = Team.objects.filter(slug=slug).first()
-    if team is None:
-        raise InvalidInput(f"{field}: no team '{slug}'.", field=field)
-    return team
-
-
-def _customer(customer_id: int) -> Customer:
-    customer = Customer.objects.filter(pk=customer_id).first()
-    if customer is None:
-        raise NotFound(f"customer_id: no customer with id {customer_id}.", field="customer_id")
-    return customer
+def _customer(request: ApiRequest, customer_id: int) -> Customer:
+    # The conversation or call written next is audited by its service.
+    return customer_get(
+        actor=request.auth,
+        customer_id=customer_id,
+        capability=Capability.CONVERSATION_WRITE,
+        audit_as=None,
+        field="customer_id",
+    )
 
 
 def _detail(request: ApiRequest, conversation: Conversation) -> ConversationDetailOut:
@@ -109,15 +102,14 @@ def list_conversations(request: ApiRequest, query: Query[ListQuery]) -> Conversa
     summary="Open a conversation (for a customer by id, or by email/phone), optionally with the customer's first message",
 )
 def create_conversation(request: ApiRequest, payload: ConversationIn) -> Status[ConversationDetailOut]:
-    access.require(request.auth, Capability.CONVERSATION_WRITE)
     with transaction.atomic():  # a refused conversation leaves no new profile behind
         return Status(201, _create(request, payload))
 
 
 def _create(request: ApiRequest, payload: ConversationIn) -> ConversationDetailOut:
-    team = _team(payload.team)
+    team = selectors.team_get(slug=payload.team)
     if payload.customer_id is not None:
-        customer = _customer(payload.customer_id)
+        customer = _customer(request, payload.customer_id)
     else:
         customer = services.customer_for_contact(
             email=payload.email, phone=payload.phone, name=payload.name, via="api", actor=request.auth
@@ -183,12 +175,8 @@ def post_message(request: ApiRequest, conversation_id: int, payload: MessageIn) 
 )
 def assign_conversation(request: ApiRequest, conversation_id: int, payload: AssignIn) -> ConversationOut:
     conversation = selectors.conversation_for_write(actor=request.auth, conversation_id=conversation_id)
-    assignee = None
-    if payload.assignee:
-        assignee = User.objects.filter(username=payload.assignee, is_active=True).first()
-        if assignee is None:
-            raise InvalidInput(f"assignee: no active user '{payload.assignee}'.", field="assignee")
-    team = _team(payload.team)
+    assignee = selectors.assignee_get(username=payload.assignee)
+    team = selectors.team_get(slug=payload.team)
     conversation = services.conversation_assign(
         actor=request.auth, conversation=conversation, assignee=assignee, team=team, via="api"
     )
@@ -220,8 +208,7 @@ def set_status(request: ApiRequest, conversation_id: int, payload: StatusIn) -> 
     summary="Log a phone call (the caller's number finds the customer)",
 )
 def log_call(request: ApiRequest, payload: CallIn) -> Status[ConversationOut]:
-    access.require(request.auth, Capability.CONVERSATION_WRITE)
-    customer = _customer(payload.customer_id) if payload.customer_id is not None else None
+    customer = _customer(request, payload.customer_id) if payload.customer_id is not None else None
     conversation = services.call_log(
         actor=request.auth,
         phone=payload.phone,
@@ -232,7 +219,7 @@ def log_call(request: ApiRequest, payload: CallIn) -> Status[ConversationOut]:
         kind=payload.kind,
         status=payload.status,
         direction=payload.direction,
-        team=_team(payload.team),
+        team=selectors.team_get(slug=payload.team),
         via="api",
     )
     return Status(201, ConversationOut.from_model(conversation))
@@ -242,8 +229,7 @@ def log_call(request: ApiRequest, payload: CallIn) -> Status[ConversationOut]:
     "", auth=requires(Capability.SUPPORT_ADMIN), response=list[WebhookOut], summary="Webhook endpoints"
 )
 def list_webhooks(request: ApiRequest) -> list[WebhookOut]:
-    access.require(request.auth, Capability.SUPPORT_ADMIN)
-    return [WebhookOut.from_model(e) for e in WebhookEndpoint.objects.order_by("id")]
+    return [WebhookOut.from_model(e) for e in selectors.webhook_endpoints(actor=request.auth)]
 
 
 @webhooks_router.post(
@@ -253,6 +239,7 @@ def list_webhooks(request: ApiRequest) -> list[WebhookOut]:
     summary="Add a webhook endpoint; the signing secret is shown once",
 )
 def create_webhook(request: ApiRequest, payload: WebhookIn) -> Status[WebhookCreatedOut]:
-    access.require(request.auth, Capability.SUPPORT_ADMIN)
-    endpoint = webhooks.endpoint_create(url=payload.url, events=payload.events or None, secret=payload.secret)
+    endpoint = webhooks.endpoint_create(
+        actor=request.auth, url=payload.url, events=payload.events or None, secret=payload.secret, via="api"
+    )
     return Status(201, WebhookCreatedOut.from_model(endpoint))

@@ -16,7 +16,7 @@ from regard.privacy import access
 from regard.privacy.access import AnyUser
 from regard.privacy.roles import Capability
 from regard.privacy.services import audit_record_reads
-from regard.support.models import Conversation, Message, Team
+from regard.support.models import Attachment, Conversation, Message, Team, WebhookEndpoint
 from regard.support.panels import sidebar_panels
 
 MAX_LIMIT = 200
@@ -167,6 +167,47 @@ def customer_beside(*, actor: AnyUser, conversation: Conversation, via: str = "w
         consent_line=consent_line(view.customer),
         panels=sidebar_panels(actor=actor, conversation=conversation, group=group),
     )
+
+
+def team_get(*, slug: str | None, field: str = "team") -> Team | None:
+    """The team a form or request names by slug (none when blank); a slug nobody has is bad input."""
+    if not slug:
+        return None
+    team = Team.objects.filter(slug=slug).first()
+    if team is None:
+        raise InvalidInput(f"{field}: no team '{slug}'.", field=field)
+    return team
+
+
+def assignee_get(*, username: str | None, field: str = "assignee") -> User | None:
+    """The active user a conversation is assigned to by username (nobody when blank)."""
+    if not username:
+        return None
+    assignee = User.objects.filter(username=username, is_active=True).first()
+    if assignee is None:
+        raise InvalidInput(f"{field}: no active user '{username}'.", field=field)
+    return assignee
+
+
+def attachment_get(*, actor: AnyUser, attachment_id: int, via: str = "web") -> Attachment:
+    """An attachment with its bytes, for download: a read of the customer's conversation, audited."""
+    access.require(actor, Capability.CONVERSATION_READ)
+    attachment = Attachment.objects.select_related("message__conversation").filter(pk=attachment_id).first()
+    if attachment is None:
+        raise NotFound(f"No attachment with id {attachment_id}.", field="attachment_id")
+    audit_record_reads(
+        actor=actor,
+        customer_ids=[attachment.message.conversation.customer_id],
+        object_type="attachment",
+        via=via,
+        detail={"attachment": attachment.pk},
+    )
+    return attachment
+
+
+def webhook_endpoints(*, actor: AnyUser) -> list[WebhookEndpoint]:
+    access.require(actor, Capability.SUPPORT_ADMIN)
+    return list(WebhookEndpoint.objects.order_by("id"))
 
 
 def team_list() -> list[Team]:

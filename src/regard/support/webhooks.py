@@ -12,6 +12,11 @@ and counts any 2xx as delivered. Anything else (an error status, a refused conne
 timeout) is retried with exponential backoff (30 s, 1 min, 2 min, … up to ``MAX_ATTEMPTS``),
 each retry a task scheduled with ``run_after``; then the delivery is marked failed with the
 last error. Internal notes are never sent.
+
+``endpoint_create`` is a service like any other (actor, one transaction, an audit row). The
+delivery rows are written here, not in services.py, because no person acts when they are: a
+conversation event (``support.hooks``) queues them and a task records each attempt, and the
+conversation's own service already audited what happened.
 """
 
 from __future__ import annotations
@@ -35,7 +40,10 @@ from django.db import transaction
 from django.utils import timezone
 from django_tasks import task
 
+from regard.customers.services import Actor
 from regard.errors import InvalidInput
+from regard.privacy.models import AuditEntry
+from regard.privacy.services import audit_record
 from regard.support.models import Conversation, Message, WebhookDelivery, WebhookEndpoint
 
 log = logging.getLogger(__name__)
@@ -115,7 +123,18 @@ def url_check(url: str) -> str:
     return url.strip()
 
 
-def endpoint_create(*, url: str, events: list[str] | None = None, secret: str = "") -> WebhookEndpoint:
+@transaction.atomic
+def endpoint_create(
+    *,
+    actor: Actor,
+    url: str,
+    events: list[str] | None = None,
+    secret: str = "",
+    via: str = "api",
+    now: datetime | None = None,
+) -> WebhookEndpoint:
+    """Add an endpoint (an admin, through the API); audited without its secret."""
+    now = now or timezone.now()
     _url_parts(url)
     chosen = list(events or EVENTS)
     for index, event in enumerate(chosen):
@@ -128,9 +147,19 @@ def endpoint_create(*, url: str, events: list[str] | None = None, secret: str = 
             "secret: at least 16 characters (or leave it out for a random one).", field="secret"
         )
     url_check(url)
-    return WebhookEndpoint.objects.create(
+    endpoint = WebhookEndpoint.objects.create(
         url=url.strip(), secret=secret or secrets.token_hex(32), events=chosen, active=True
     )
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.CREATE,
+        object_type="webhook_endpoint",
+        object_id=endpoint.pk,
+        via=via,
+        now=now,
+        detail={"url": endpoint.url, "events": chosen},
+    )
+    return endpoint
 
 
 def _conversation_payload(conversation: Conversation) -> dict[str, Any]:
