@@ -1,6 +1,10 @@
 """Customer events posted by integrators (cart abandoned, purchase, web visit, complaint).
 
 Every event lands on the customer's timeline; journeys react to it (C3, S16, S19).
+
+``event_record`` is a service by every rule (keyword-only, the actor, one transaction, an audit
+row); it lives beside the event vocabulary (``event_types``, ``SUMMARIES``) that only events use,
+and calls the journeys in the same transaction, so an event and its enrollment commit together.
 """
 
 from __future__ import annotations

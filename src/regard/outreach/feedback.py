@@ -15,6 +15,11 @@ our outbox messages (by its VERP tag or its Message-ID), so forged reports canno
 suppress arbitrary addresses. Mail that is not a message at all is refused (the
 listener answers 5xx, nothing is written); well-formed mail we cannot act on is kept
 as an ``InboundFeedback`` row with its reason, never dropped unseen.
+
+No actor: nobody signed in sends a bounce. The consent and suppression changes go through the
+consent services (``consent_unsubscribe``, ``consent_withdraw_all``, ``suppression_add``) with
+``actor=None`` and ``via="system"``, so they are audited like any other; the ``InboundFeedback``
+row is the record of the mail itself.
 """
 
 from __future__ import annotations

@@ -5,6 +5,13 @@ with a stable dedupe key (journey, enrollment, step) and a due time, which the
 dispatcher picks up like any other row and puts to the gate at send time. A
 purchase, a complaint or a withdrawal of consent ends the enrollment and drops
 the steps still waiting.
+
+``journey_create`` is a service (actor, one transaction, an audit row). The other writers
+(enrolling, leaving, the merge and undo steps) take no actor on purpose: no person acts
+when they run. They run inside the transaction of what caused them — ``events.event_record``
+(audited), the dispatcher when the gate ends a journey at send time (the reasons stay on the
+dropped outbox rows), ``customer_merge`` / ``merge_undo`` through the ownership registry and
+an erasure (both audited) — and are recorded there.
 """
 
 from __future__ import annotations

@@ -7,6 +7,12 @@ reopening. A due time that moves schedules two timers as tasks with ``run_after`
 at ``warn_at_percent`` of the target, the breach at the due moment). Nothing polls: a timer
 re-reads the conversation when it fires and does nothing if its due time has moved or its
 target was met; ``SlaAlert`` makes a timer that runs twice alert once.
+
+Why these writers live here and not in services.py: no person acts when they run.
+``sla_recompute`` runs from the conversation hook after the service that changed the
+conversation (which wrote its own audit row), and ``sla_timer_fire`` from a timer task; what
+they write (due times, ``SlaAlert`` rows, an escalated priority, notifications) is the desk's
+bookkeeping, with one transaction each and the escalation on the conversation's timeline.
 """
 
 from __future__ import annotations
