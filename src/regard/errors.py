@@ -7,6 +7,10 @@ place each.
 
 from __future__ import annotations
 
+from typing import TypeVar
+
+T = TypeVar("T")
+
 
 class RegardError(Exception):
     """Base of every error a user can cause and should be told about."""
@@ -35,6 +39,13 @@ class InvalidInput(RegardError):
 
 class NotFound(RegardError):
     http_status = 404
+
+
+def found(value: T | None, message: str, *, field: str = "id") -> T:
+    """``value``, or NotFound naming ``field`` when the lookup found nothing: every ``*_get`` ends so."""
+    if value is None:
+        raise NotFound(message, field=field)
+    return value
 
 
 class Conflict(RegardError):

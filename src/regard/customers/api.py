@@ -9,14 +9,13 @@ from ninja import Query, Router, Status
 
 from regard.api.auth import ApiRequest, requires
 from regard.customers import selectors, services
-from regard.customers.models import Customer, Order
+from regard.customers.models import Order
 from regard.customers.schemas import (
     CustomerFound,
     CustomerIn,
     CustomerOut,
     CustomerPage,
     CustomerPatch,
-    CustomerRefIn,
     DeliveryIn,
     IdentifierIn,
     IdentifierOut,
@@ -162,9 +161,13 @@ def customer_timeline(
 def merge_customer(request: ApiRequest, customer_id: int, payload: MergeIn) -> Status[MergeOut]:
     with transaction.atomic():
         survivor = selectors.customer_get(actor=request.auth, customer_id=customer_id)
-        absorbed = Customer.objects.filter(pk=payload.absorbed_id).first()
-        if absorbed is None:
-            raise NotFound(f"absorbed_id: no customer with id {payload.absorbed_id}.", field="absorbed_id")
+        absorbed = selectors.customer_get(
+            actor=request.auth,
+            customer_id=payload.absorbed_id,
+            capability=Capability.CUSTOMER_MERGE,
+            audit_as=None,  # the merge audits both
+            field="absorbed_id",
+        )
         merge = services.customer_merge(survivor=survivor, absorbed=absorbed, actor=request.auth)
         return Status(201, MergeOut.from_model(merge))
 
@@ -181,31 +184,15 @@ def undo_merge(request: ApiRequest, merge_id: int) -> MergeOut:
         return MergeOut.from_model(services.merge_undo(merge=merge, actor=request.auth))
 
 
-def _customer_for(ref: CustomerRefIn) -> Customer:
-    if ref.id is not None:
-        customer = Customer.objects.filter(pk=ref.id).first()
-        if customer is None:
-            raise NotFound(f"customer.id: no customer with id {ref.id}.", field="customer.id")
-        return customer
-    if ref.kind and ref.value:
-        try:
-            found = selectors.customer_resolve(kind=ref.kind, value=ref.value)
-        except InvalidInput as error:
-            # The identifier sits inside the `customer` object of the body; say so.
-            field = f"customer.{error.field or 'value'}"
-            raise InvalidInput(f"{field}: {error.message.split(': ', 1)[-1]}", field=field) from None
-        if found is None:
-            raise NotFound(f"customer: no customer has {ref.kind} '{ref.value}'.", field="customer.value")
-        return found
-    raise InvalidInput("customer: give either id or kind and value.", field="customer")
-
-
 @orders_router.post(
     "", auth=requires(Capability.ORDER_WRITE), response={201: OrderOut}, summary="Record an order"
 )
 def record_order(request: ApiRequest, payload: OrderIn) -> Status[OrderOut]:
     with transaction.atomic():
-        customer = selectors.customer_current(_customer_for(payload.customer))
+        ref = payload.customer
+        customer = selectors.customer_by_ref(
+            actor=request.auth, id=ref.id, kind=ref.kind, value=ref.value, capability=Capability.ORDER_WRITE
+        )
         order = services.order_record(
             actor=request.auth,
             customer=customer,

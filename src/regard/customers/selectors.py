@@ -22,7 +22,7 @@ from regard.customers.models import (
     TimelineEvent,
 )
 from regard.customers.panels import Panel, customer_panels
-from regard.errors import InvalidInput, NotFound, RegardError
+from regard.errors import InvalidInput, NotFound, RegardError, found
 from regard.inputs import is_whole_number
 from regard.privacy import access
 from regard.privacy.access import AnyUser
@@ -175,6 +175,37 @@ def customer_current(customer: Customer) -> Customer:
     while customer.merged_into_id is not None:
         customer = Customer.objects.get(pk=customer.merged_into_id)
     return customer
+
+
+def customer_by_ref(
+    *,
+    actor: AnyUser,
+    id: int | None,
+    kind: str | None,
+    value: str | None,
+    capability: Capability,
+    field: str = "customer",
+) -> Customer:
+    """The customer a request body names as ``{"id": …}`` or ``{"kind": …, "value": …}`` (orders,
+    events), now: the survivor of any merge. Errors name the field inside ``field``. Not audited:
+    the write the body asks for audits itself."""
+    if id is not None:
+        customer = customer_get(
+            actor=actor, customer_id=id, capability=capability, audit_as=None, field=f"{field}.id"
+        )
+        return customer_current(customer)
+    access.require(actor, capability)
+    if kind and value:
+        try:
+            resolved = customer_resolve(kind=kind, value=value)
+        except InvalidInput as error:
+            # The identifier sits inside the body's customer object; say so.
+            inner = f"{field}.{error.field or 'value'}"
+            raise InvalidInput(f"{inner}: {error.message.split(': ', 1)[-1]}", field=inner) from None
+        if resolved is None:
+            raise NotFound(f"{field}: no customer has {kind} '{value}'.", field=f"{field}.value")
+        return customer_current(resolved)
+    raise InvalidInput(f"{field}: give either id or kind and value.", field=field)
 
 
 def customer_for_link(customer_id: int) -> Customer | None:
@@ -377,10 +408,7 @@ def customer_360(*, actor: AnyUser, customer_id: int, via: str = "web") -> Custo
 
 def merge_get(*, actor: AnyUser, merge_id: int) -> MergeRecord:
     access.require(actor, Capability.CUSTOMER_MERGE)
-    merge = MergeRecord.objects.filter(pk=merge_id).first()
-    if merge is None:
-        raise NotFound(f"No merge with id {merge_id}.", field="id")
-    return merge
+    return found(MergeRecord.objects.filter(pk=merge_id).first(), f"No merge with id {merge_id}.")
 
 
 def identifiers_by_customer(customer_ids: list[int]) -> dict[int, list[Identifier]]:

@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 
 from regard.customers import selectors as customer_selectors
 from regard.customers.models import Customer, Identifier
-from regard.errors import NotFound
+from regard.errors import found
 from regard.matching import engine
 from regard.matching.models import MatchCandidate, MatchRun
 from regard.privacy import access
@@ -96,10 +96,9 @@ def candidate_queue(
 
 def candidate_get(*, actor: AnyUser, candidate_id: int) -> MatchCandidate:
     access.require(actor, Capability.MATCH_REVIEW)
-    candidate = MatchCandidate.objects.filter(pk=candidate_id).first()
-    if candidate is None:
-        raise NotFound(f"No match candidate with id {candidate_id}.", field="id")
-    return candidate
+    return found(
+        MatchCandidate.objects.filter(pk=candidate_id).first(), f"No match candidate with id {candidate_id}."
+    )
 
 
 @dataclass(frozen=True)
@@ -128,10 +127,7 @@ def candidate_review(*, actor: AnyUser, candidate_id: int, via: str = "web") -> 
 
 def run_get(*, actor: AnyUser, run_id: int) -> MatchRun:
     access.require(actor, Capability.MATCH_REVIEW)
-    run = MatchRun.objects.filter(pk=run_id).first()
-    if run is None:
-        raise NotFound(f"No match run with id {run_id}.", field="id")
-    return run
+    return found(MatchRun.objects.filter(pk=run_id).first(), f"No match run with id {run_id}.")
 
 
 def chunked(values: list[int], size: int) -> Iterator[list[int]]:

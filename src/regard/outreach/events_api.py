@@ -10,11 +10,8 @@ from ninja import Field, Router, Status
 
 from regard.api.auth import ApiRequest, requires
 from regard.customers import selectors as customer_selectors
-from regard.customers.models import Customer
 from regard.customers.schemas import CustomerRefIn, StrictIn
-from regard.errors import InvalidInput, NotFound
 from regard.outreach import events
-from regard.privacy.access import AnyUser
 from regard.privacy.roles import Capability
 
 events_router = Router(tags=["events"])
@@ -34,29 +31,6 @@ class EventOut(StrictIn):
     occurred_at: datetime
 
 
-def _event_customer(actor: AnyUser, ref: CustomerRefIn) -> Customer:
-    # event_record audits the event it writes: finding the customer is not a read of the profile.
-    if ref.id is not None:
-        customer = customer_selectors.customer_get(
-            actor=actor,
-            customer_id=ref.id,
-            capability=Capability.EVENT_WRITE,
-            audit_as=None,
-            field="customer.id",
-        )
-        return customer_selectors.customer_current(customer)
-    if ref.kind and ref.value:
-        try:
-            found = customer_selectors.customer_resolve(kind=ref.kind, value=ref.value)
-        except InvalidInput as error:
-            field = f"customer.{error.field or 'value'}"
-            raise InvalidInput(f"{field}: {error.message.split(': ', 1)[-1]}", field=field) from None
-        if found is None:
-            raise NotFound(f"customer: no customer has {ref.kind} '{ref.value}'.", field="customer.value")
-        return customer_selectors.customer_current(found)
-    raise InvalidInput("customer: give either id or kind and value.", field="customer")
-
-
 @events_router.post(
     "",
     auth=requires(Capability.EVENT_WRITE),
@@ -65,7 +39,10 @@ def _event_customer(actor: AnyUser, ref: CustomerRefIn) -> Customer:
 )
 def post_event(request: ApiRequest, payload: EventIn) -> Status[EventOut]:
     with transaction.atomic():
-        customer = _event_customer(request.auth, payload.customer)
+        ref = payload.customer
+        customer = customer_selectors.customer_by_ref(
+            actor=request.auth, id=ref.id, kind=ref.kind, value=ref.value, capability=Capability.EVENT_WRITE
+        )
         event = events.event_record(
             actor=request.auth,
             customer=customer,

@@ -15,7 +15,7 @@ from regard.consent.hashing import identifier_hash
 from regard.consent.selectors import consent_in_force, preferences_current, suppressed_hashes
 from regard.customers.models import Customer, Identifier, OrderLine, TimelineEvent
 from regard.db import bulk
-from regard.errors import NotFound
+from regard.errors import found
 from regard.outreach import gate
 from regard.outreach.audience import audience_queryset
 from regard.outreach.models import Campaign, OutboxMessage
@@ -65,10 +65,7 @@ def message_facts(message: OutboxMessage, campaign: Campaign | None) -> gate.Mes
 def campaign_get(*, actor: AnyUser, campaign_id: int) -> Campaign:
     """A campaign for the campaign screen and API; campaigns hold no personal data, so no audit."""
     access.require(actor, Capability.CAMPAIGN_MANAGE)
-    campaign = Campaign.objects.filter(pk=campaign_id).first()
-    if campaign is None:
-        raise NotFound(f"No campaign with id {campaign_id}.", field="id")
-    return campaign
+    return found(Campaign.objects.filter(pk=campaign_id).first(), f"No campaign with id {campaign_id}.")
 
 
 def campaign_message_facts(campaign: Campaign) -> gate.Message:

@@ -11,7 +11,8 @@ from typing import Any
 from ninja import Router, Schema, Status
 
 from regard.api.auth import ApiRequest, requires
-from regard.customers.models import Customer, OrderLine
+from regard.customers.models import OrderLine
+from regard.customers.selectors import customer_get
 from regard.errors import NotFound
 from regard.policies.models import RemedyGrant, RemedyPolicy
 from regard.policies.selectors import remedies as selectors
@@ -137,9 +138,10 @@ def remedies_list(request: ApiRequest, customer_id: int) -> list[GrantOut]:
     summary="Grant a remedy; outside policy it is recorded as an exception with the customer's request",
 )
 def remedies_grant(request: ApiRequest, customer_id: int, payload: GrantIn) -> Status[GrantOut]:
-    customer = Customer.objects.filter(pk=customer_id).first()
-    if customer is None:
-        raise NotFound(f"No customer with id {customer_id}.", field="id")
+    # The grant audits itself: finding the customer is not a read of the profile.
+    customer = customer_get(
+        actor=request.auth, customer_id=customer_id, capability=Capability.REMEDY_GRANT, audit_as=None
+    )
     line = None
     if payload.order_line_id is not None:
         line = OrderLine.objects.select_related("order", "product").filter(pk=payload.order_line_id).first()

@@ -11,7 +11,7 @@ from regard.consent import selectors as consent_selectors
 from regard.customers import selectors as customer_selectors
 from regard.customers.models import Customer
 from regard.customers.panels import Panel
-from regard.errors import InvalidInput, NotFound
+from regard.errors import InvalidInput, NotFound, found
 from regard.privacy import access
 from regard.privacy.access import AnyUser
 from regard.privacy.roles import Capability
@@ -108,10 +108,11 @@ def conversation_get(*, actor: AnyUser, conversation_id: int, via: str = "api") 
 def conversation_for_write(*, actor: AnyUser, conversation_id: int) -> Conversation:
     """The conversation a write is about; the write itself is audited by its service."""
     access.require(actor, Capability.CONVERSATION_WRITE)
-    conversation = Conversation.objects.select_related("customer", "team").filter(pk=conversation_id).first()
-    if conversation is None:
-        raise NotFound(f"No conversation with id {conversation_id}.", field="conversation_id")
-    return conversation
+    return found(
+        Conversation.objects.select_related("customer", "team").filter(pk=conversation_id).first(),
+        f"No conversation with id {conversation_id}.",
+        field="conversation_id",
+    )
 
 
 def messages_of(conversation: Conversation) -> list[Message]:
@@ -192,9 +193,11 @@ def assignee_get(*, username: str | None, field: str = "assignee") -> User | Non
 def attachment_get(*, actor: AnyUser, attachment_id: int, via: str = "web") -> Attachment:
     """An attachment with its bytes, for download: a read of the customer's conversation, audited."""
     access.require(actor, Capability.CONVERSATION_READ)
-    attachment = Attachment.objects.select_related("message__conversation").filter(pk=attachment_id).first()
-    if attachment is None:
-        raise NotFound(f"No attachment with id {attachment_id}.", field="attachment_id")
+    attachment = found(
+        Attachment.objects.select_related("message__conversation").filter(pk=attachment_id).first(),
+        f"No attachment with id {attachment_id}.",
+        field="attachment_id",
+    )
     audit_record_reads(
         actor=actor,
         customer_ids=[attachment.message.conversation.customer_id],

@@ -118,20 +118,19 @@ def conversation_reply(request: HttpRequest, conversation_id: int) -> HttpRespon
             via="web",
         )
     except services.ReplyNeedsReview as review:
-        conversation = selectors.conversation_get(
-            actor=request.user, conversation_id=conversation_id, via="web"
-        )
-        context = _conversation_context(
-            request, conversation, findings=review.details["findings"], draft=draft
-        )
-        return render(request, "support/conversation.html", context, status=409)
+        return _reply_refused(request, conversation_id, draft, 409, findings=review.details["findings"])
     except InvalidInput as invalid:
-        conversation = selectors.conversation_get(
-            actor=request.user, conversation_id=conversation_id, via="web"
-        )
-        context = _conversation_context(request, conversation, error=invalid, draft=draft)
-        return render(request, "support/conversation.html", context, status=422)
+        return _reply_refused(request, conversation_id, draft, 422, error=invalid)
     return redirect("support:conversation", conversation_id=conversation_id)
+
+
+def _reply_refused(
+    request: HttpRequest, conversation_id: int, draft: str, status: int, **extra: Any
+) -> HttpResponse:
+    """The conversation again with the draft kept and why it was not sent (the reply check, bad input)."""
+    conversation = selectors.conversation_get(actor=request.user, conversation_id=conversation_id, via="web")
+    context = _conversation_context(request, conversation, draft=draft, **extra)
+    return render(request, "support/conversation.html", context, status=status)
 
 
 @require_POST

@@ -12,8 +12,8 @@ from django.db.models import Prefetch
 from django.utils import timezone
 
 from regard.customers.models import Customer, Order, OrderLine
-from regard.customers.selectors import customer_current, customer_group_ids
-from regard.errors import NotFound
+from regard.customers.selectors import customer_current, customer_get, customer_group_ids
+from regard.errors import found
 from regard.policies.evaluation import Entitlement, PolicyTerms, Remedy, StatutoryTerms, Window, evaluate
 from regard.policies.models import RemedyGrant, RemedyPolicy, RemedyPolicyVersion, StatutoryGuarantee
 from regard.privacy import access
@@ -154,11 +154,8 @@ def line_entitlement(line: OrderLine, *, customer: Customer, now: datetime | Non
 def customer_entitlements(
     *, actor: AnyUser, customer_id: int, via: str = "api", now: datetime | None = None
 ) -> tuple[Customer, list[LineEntitlement]]:
-    access.require(actor, Capability.CUSTOMER_READ)
-    customer = Customer.objects.filter(pk=customer_id).first()
-    if customer is None:
-        raise NotFound(f"No customer with id {customer_id}.", field="id")
-    customer = customer_current(customer)
+    # Audited below as the survivor's entitlements.
+    customer = customer_current(customer_get(actor=actor, customer_id=customer_id, audit_as=None))
     group = customer_group_ids(customer)
     audit_record_reads(actor=actor, customer_ids=[customer.pk], object_type="entitlements", via=via)
     return customer, entitlements_for_lines(_group_lines(group), customer=customer, now=now)
@@ -168,9 +165,9 @@ def order_entitlements(
     *, actor: AnyUser, order_id: int, via: str = "api", now: datetime | None = None
 ) -> tuple[Order, list[LineEntitlement]]:
     access.require(actor, Capability.CUSTOMER_READ)
-    order = Order.objects.select_related("customer").filter(pk=order_id).first()
-    if order is None:
-        raise NotFound(f"No order with id {order_id}.", field="id")
+    order = found(
+        Order.objects.select_related("customer").filter(pk=order_id).first(), f"No order with id {order_id}."
+    )
     customer = customer_current(order.customer)
     audit_record_reads(actor=actor, customer_ids=[order.customer_id], object_type="entitlements", via=via)
     pairs = [(order, line) for line in order.lines.select_related("product")]
@@ -205,12 +202,8 @@ def line_the_conversation_is_about(texts: list[str], items: list[LineEntitlement
 
 
 def grants_for_customer(*, actor: AnyUser, customer_id: int, via: str = "api") -> list[RemedyGrant]:
-    access.require(actor, Capability.CUSTOMER_READ)
-    customer = Customer.objects.filter(pk=customer_id).first()
-    if customer is None:
-        raise NotFound(f"No customer with id {customer_id}.", field="id")
+    customer = customer_get(actor=actor, customer_id=customer_id, audit_as="remedy_grants", via=via)
     group = customer_group_ids(customer_current(customer))
-    audit_record_reads(actor=actor, customer_ids=[customer.pk], object_type="remedy_grants", via=via)
     return list(
         RemedyGrant.objects.filter(customer_id__in=group)
         .select_related("order_line__product", "policy_version__policy", "granted_by", "promise")
@@ -224,10 +217,7 @@ def policy_list() -> list[RemedyPolicy]:
 
 def policy_get(*, actor: AnyUser, policy_id: int) -> RemedyPolicy:
     access.require(actor, Capability.CONVERSATION_READ)
-    policy = RemedyPolicy.objects.filter(pk=policy_id).first()
-    if policy is None:
-        raise NotFound(f"No remedy policy with id {policy_id}.", field="id")
-    return policy
+    return found(RemedyPolicy.objects.filter(pk=policy_id).first(), f"No remedy policy with id {policy_id}.")
 
 
 def latest_version(policy: RemedyPolicy) -> RemedyPolicyVersion:
