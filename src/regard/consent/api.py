@@ -11,6 +11,7 @@ from regard.api.auth import ApiRequest, requires
 from regard.api.schemas import ModelOut
 from regard.consent import selectors, services
 from regard.consent.models import ConsentEvent, PreferenceChange
+from regard.consent.schemas import PreferencesIn
 from regard.customers.models import Customer
 from regard.customers.selectors import customer_get
 from regard.privacy.roles import Capability
@@ -59,13 +60,6 @@ class ConsentOut(Schema):
     customer_id: int
     state: list[ConsentStateOut]
     history: list[ConsentEventOut]
-
-
-class PreferencesIn(Schema):
-    channels: list[str] = Field(default_factory=list)
-    excluded_topics: list[str] = Field(default_factory=list)
-    max_messages_per_week: int | None = None
-    paused_until: datetime | None = None
 
 
 class PreferencesOut(PreferencesIn):
@@ -170,13 +164,7 @@ def get_preferences(request: ApiRequest, customer_id: int) -> PreferencesOut:
 def put_preferences(request: ApiRequest, customer_id: int, payload: PreferencesIn) -> PreferencesOut:
     customer = _customer_for_write(request, customer_id)
     change = services.preferences_set(
-        actor=request.auth,
-        customer=customer,
-        channels=payload.channels,
-        excluded_topics=payload.excluded_topics,
-        max_messages_per_week=payload.max_messages_per_week,
-        paused_until=payload.paused_until,
-        source="api",
+        actor=request.auth, customer=customer, **payload.model_dump(), source="api"
     )
     return _preferences_out(customer.pk, change)
 

@@ -6,6 +6,8 @@ Signed tokens (``consent.tokens``), no session, no cookies, no CSRF token needed
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -16,8 +18,10 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 
+from regard.api.errors import schema_parse
 from regard.consent import selectors, services
 from regard.consent.models import Channel, ConsentEvent
+from regard.consent.schemas import PreferencesIn
 from regard.consent.tokens import LinkClaim, link_read
 from regard.customers.models import Customer
 from regard.customers.selectors import customer_for_link
@@ -71,6 +75,43 @@ def _resolve(token: str) -> tuple[LinkClaim, Customer] | None:
     return (claim, customer) if customer is not None else None
 
 
+def _choices(request: HttpRequest) -> PreferencesIn:
+    """The preference form through the API's PreferencesIn. The customer types the numbers on
+    their own link: "²" or 10^30 is a 422 naming the field (whole_number), not a 500."""
+    weekly = request.POST.get("max_messages_per_week", "").strip()
+    pause_days = request.POST.get("pause_days", "").strip()
+    paused_until: datetime | None = None
+    if pause_days and whole_number(pause_days, field="pause_days", maximum=MAX_PAUSE_DAYS) > 0:
+        day = timezone.now().date() + timedelta(days=int(pause_days))
+        paused_until = datetime.combine(day, time(0), tzinfo=timezone.get_current_timezone())
+    topics = [t for t in request.POST.get("excluded_topics", "").replace(";", ",").split(",") if t.strip()]
+    return schema_parse(
+        PreferencesIn,
+        {
+            "channels": request.POST.getlist("channels"),
+            "excluded_topics": topics,
+            "max_messages_per_week": whole_number(weekly, field="max_messages_per_week") if weekly else None,
+            "paused_until": paused_until,
+        },
+    )
+
+
+def _signed_link(
+    view: Callable[[HttpRequest, str, LinkClaim, Customer], HttpResponse],
+) -> Callable[[HttpRequest, str], HttpResponse]:
+    """The page behind a signed link: a bad, tampered or orphaned link is a 400 page, the view
+    gets the claim and the person it names now."""
+
+    @functools.wraps(view)
+    def page(request: HttpRequest, token: str) -> HttpResponse:
+        resolved = _resolve(token)
+        if resolved is None:
+            return _bad_link(request)
+        return view(request, token, *resolved)
+
+    return page
+
+
 def _bad_link(request: HttpRequest) -> HttpResponse:
     return render(request, "consent/bad_link.html", status=400)
 
@@ -89,11 +130,8 @@ def _withdraw(request: HttpRequest, claim: LinkClaim, customer: Customer, how: s
 
 @csrf_exempt
 @rate_limited
-def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
-    resolved = _resolve(token)
-    if resolved is None:
-        return _bad_link(request)
-    claim, customer = resolved
+@_signed_link
+def unsubscribe(request: HttpRequest, token: str, claim: LinkClaim, customer: Customer) -> HttpResponse:
     if request.method == "POST":
         one_click = request.POST.get("List-Unsubscribe") == "One-Click"
         _withdraw(request, claim, customer, "one-click (RFC 8058)" if one_click else "confirmation page")
@@ -112,11 +150,8 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
 
 @csrf_exempt
 @rate_limited
-def preferences(request: HttpRequest, token: str) -> HttpResponse:
-    resolved = _resolve(token)
-    if resolved is None:
-        return _bad_link(request)
-    claim, customer = resolved
+@_signed_link
+def preferences(request: HttpRequest, token: str, claim: LinkClaim, customer: Customer) -> HttpResponse:
     saved = False
     if request.method == "POST":
         proof = _proof(request, claim, "preference page")
@@ -129,26 +164,11 @@ def preferences(request: HttpRequest, token: str) -> HttpResponse:
                 via="web",
             )
         else:
-            weekly = request.POST.get("max_messages_per_week", "").strip()
-            pause_days = request.POST.get("pause_days", "").strip()
-            topics = [
-                t for t in request.POST.get("excluded_topics", "").replace(";", ",").split(",") if t.strip()
-            ]
             try:
-                paused_until: datetime | None = None
-                # The customer types these on their own link: "²" or 10^30 is a 422, not a 500.
-                if pause_days and whole_number(pause_days, field="pause_days", maximum=MAX_PAUSE_DAYS) > 0:
-                    day = timezone.now().date() + timedelta(days=int(pause_days))
-                    paused_until = datetime.combine(day, time(0), tzinfo=timezone.get_current_timezone())
                 services.preferences_set(
                     actor=None,
                     customer=customer,
-                    channels=request.POST.getlist("channels"),
-                    excluded_topics=topics,
-                    max_messages_per_week=whole_number(weekly, field="max_messages_per_week")
-                    if weekly
-                    else None,
-                    paused_until=paused_until,
+                    **_choices(request).model_dump(),
                     source="preference_page",
                     proof=proof,
                     via="web",
