@@ -211,15 +211,9 @@ def log_call(request: ApiRequest, payload: CallIn) -> Status[ConversationOut]:
     customer = _customer(request, payload.customer_id) if payload.customer_id is not None else None
     conversation = services.call_log(
         actor=request.auth,
-        phone=payload.phone,
         customer=customer,
-        name=payload.name,
-        notes=payload.notes,
-        outcome=payload.outcome,
-        kind=payload.kind,
-        status=payload.status,
-        direction=payload.direction,
         team=selectors.team_get(slug=payload.team),
+        **payload.model_dump(exclude={"customer_id", "team"}),
         via="api",
     )
     return Status(201, ConversationOut.from_model(conversation))

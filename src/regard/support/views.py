@@ -13,13 +13,15 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_POST
 from django_htmx.middleware import HtmxDetails
 
+from regard.api.errors import schema_parse
 from regard.customers.models import Customer
 from regard.customers.selectors import customer_get
 from regard.errors import InvalidInput, RegardError
 from regard.inputs import OFFSET_MAX, whole_number
 from regard.privacy.roles import Capability
 from regard.support import selectors, services
-from regard.support.models import Conversation, Team
+from regard.support.models import Conversation
+from regard.support.schemas import CallIn
 from regard.web.access import requires
 from regard.web.i18n import in_visitors_language
 from regard.web.ratelimit import hit, rate_limited, too_many
@@ -50,17 +52,13 @@ def call_new(request: HttpRequest) -> HttpResponse:
             for key in ("phone", "name", "notes", "outcome", "kind", "status", "direction", "team")
         }
         try:
+            # The API's CallIn reads the form; a field left blank takes the API's default.
+            call = schema_parse(CallIn, {key: value for key, value in values.items() if value})
             conversation = services.call_log(
                 actor=request.user,
-                phone=values["phone"],
                 customer=customer,
-                name=values["name"],
-                notes=values["notes"],
-                outcome=values["outcome"],
-                kind=values["kind"] or "question",
-                status=values["status"] or "resolved",
-                direction=values["direction"] or "in",
-                team=selectors.team_get(slug=values["team"]),
+                team=selectors.team_get(slug=call.team),
+                **call.model_dump(exclude={"customer_id", "team"}),
                 via="web",
             )
         except InvalidInput as invalid:
@@ -71,7 +69,7 @@ def call_new(request: HttpRequest) -> HttpResponse:
         "customer": customer,
         "values": values,
         "error": error,
-        "teams": Team.objects.order_by("name"),
+        "teams": selectors.team_list(),
         "kinds": Conversation.Kind.values,
         "statuses": Conversation.Status.values,
     }
