@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ninja import Field, Router, Schema, Status
 
@@ -12,9 +12,11 @@ from regard.api.schemas import ModelOut
 from regard.consent import selectors, services
 from regard.consent.models import ConsentEvent, PreferenceChange
 from regard.consent.schemas import PreferencesIn
-from regard.customers.models import Customer
 from regard.customers.selectors import customer_get
 from regard.privacy.roles import Capability
+
+if TYPE_CHECKING:  # a type only: the customer comes from customers.selectors
+    from regard.customers.models import Customer
 
 router = Router(tags=["consent"])
 suppression_router = Router(tags=["suppression"])

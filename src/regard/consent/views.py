@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from datetime import datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -23,11 +23,13 @@ from regard.consent import selectors, services
 from regard.consent.models import Channel, ConsentEvent
 from regard.consent.schemas import PreferencesIn
 from regard.consent.tokens import LinkClaim, link_read
-from regard.customers.models import Customer
 from regard.customers.selectors import customer_for_link
 from regard.errors import InvalidInput
 from regard.inputs import whole_number
 from regard.web.ratelimit import rate_limited
+
+if TYPE_CHECKING:  # a type only: the customer comes from customers.selectors
+    from regard.customers.models import Customer
 
 # Shown to the customer in their language (catalogues in consent/locale); a purpose
 # configured beyond these shows under its own name.

@@ -6,11 +6,12 @@ capability it needs, so a wrong role gets 403 before the body is read.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.db import transaction
 from ninja import Field, Query, Router, Schema, Status
 
 from regard.api.auth import ApiRequest, requires
-from regard.customers.models import Customer
 from regard.customers.selectors import customer_get
 from regard.inputs import BIGINT_MAX, OFFSET_MAX
 from regard.privacy.roles import Capability
@@ -32,6 +33,9 @@ from regard.support.schemas import (
     WebhookIn,
     WebhookOut,
 )
+
+if TYPE_CHECKING:  # a type only: the customer comes from customers.selectors
+    from regard.customers.models import Customer
 
 conversations_router = Router(tags=["support"])
 calls_router = Router(tags=["support"])

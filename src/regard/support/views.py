@@ -3,7 +3,7 @@ and the public contact form."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -14,7 +14,6 @@ from django.views.decorators.http import require_POST
 from django_htmx.middleware import HtmxDetails
 
 from regard.api.errors import schema_parse
-from regard.customers.models import Customer
 from regard.customers.selectors import customer_get
 from regard.errors import InvalidInput, RegardError
 from regard.inputs import OFFSET_MAX, whole_number
@@ -25,6 +24,9 @@ from regard.support.schemas import CallIn
 from regard.web.access import requires
 from regard.web.i18n import in_visitors_language
 from regard.web.ratelimit import hit, rate_limited, too_many
+
+if TYPE_CHECKING:  # a type only: the customer comes from customers.selectors
+    from regard.customers.models import Customer
 
 
 class HtmxRequest(HttpRequest):
