@@ -18,7 +18,7 @@ from regard.errors import InvalidInput
 from regard.outreach.audience import audience_clean, audience_queryset
 from regard.outreach.dispatcher import dispatch_due
 from regard.outreach.models import Campaign, OutboxMessage
-from regard.outreach.planning import audience_chunks
+from regard.outreach.planning import CHUNK, audience_chunks
 from regard.outreach.render import validate_template
 from regard.privacy.models import AuditEntry
 from regard.privacy.services import audit_record
@@ -267,6 +267,11 @@ def campaign_cancel(
     return dropped
 
 
+# Audience members planned per statement: memory stays flat however large the audience. The
+# size is planning's, named here as the launch's own knob.
+PLAN_CHUNK = CHUNK
+
+
 def _plan_rows(campaign: Campaign, customer_ids: list[int], *, due: datetime, now: datetime) -> None:
     """One pending outbox row per customer; a row that exists already (same dedupe key) is kept."""
     template = OutboxMessage(
@@ -305,8 +310,7 @@ def campaign_launch(
         )
     due = campaign.scheduled_at or now
     planned = 0
-    # planning.CHUNK members per statement: memory stays flat however large the audience.
-    for ids in audience_chunks(audience_queryset(campaign.audience)):
+    for ids in audience_chunks(audience_queryset(campaign.audience), size=PLAN_CHUNK):
         _plan_rows(campaign, ids, due=due, now=now)
         planned += len(ids)
     campaign.state, campaign.launched_at, campaign.planned_count = Campaign.State.RUNNING, now, planned
