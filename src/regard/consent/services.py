@@ -193,11 +193,12 @@ def _withdraw_all(
     actor: Actor,
     customer: Customer,
     source: str,
-    proof: Mapping[str, Any] | None,
-    channels: Iterable[str] | None,
-    via: str,
-    now: datetime | None,
+    proof: Mapping[str, Any] | None = None,
+    channels: Iterable[str] | None = None,
+    via: str = "api",
+    now: datetime | None = None,
 ) -> list[ConsentEvent]:
+    """Stop everything but service messages (unsubscribe link, complaint: S19)."""
     return [
         _consent_record(
             actor=actor,
@@ -216,21 +217,7 @@ def _withdraw_all(
     ]
 
 
-@transaction.atomic
-def consent_withdraw_all(
-    *,
-    actor: Actor,
-    customer: Customer,
-    source: str,
-    proof: Mapping[str, Any] | None = None,
-    channels: Iterable[str] | None = None,
-    via: str = "api",
-    now: datetime | None = None,
-) -> list[ConsentEvent]:
-    """Stop everything but service messages (unsubscribe link, complaint: S19)."""
-    return _withdraw_all(
-        actor=actor, customer=customer, source=source, proof=proof, channels=channels, via=via, now=now
-    )
+consent_withdraw_all = transaction.atomic(_withdraw_all)
 
 
 @dataclass(frozen=True)
@@ -252,9 +239,7 @@ def consent_stop_everything(
     """The preference page's "stop everything" (S2): every marketing consent withdrawn and no
     message a week, in one transaction, so a failure half-way leaves the choices as they were."""
     now = now or timezone.now()
-    withdrawn = _withdraw_all(
-        actor=actor, customer=customer, source=source, proof=proof, channels=None, via=via, now=now
-    )
+    withdrawn = _withdraw_all(actor=actor, customer=customer, source=source, proof=proof, via=via, now=now)
     preferences = preferences_set(
         actor=actor,
         customer=customer,
