@@ -41,8 +41,25 @@ def _auto_merge(candidates: Sequence[MatchCandidate], *, threshold: float | None
     return merged
 
 
-def _locked(candidate: MatchCandidate) -> MatchCandidate:
-    return MatchCandidate.objects.select_for_update().get(pk=candidate.pk)
+def _undecided(candidate: MatchCandidate) -> MatchCandidate:
+    """The candidate, locked, if nobody decided it yet (a second decision is a 409)."""
+    locked = MatchCandidate.objects.select_for_update().get(pk=candidate.pk)
+    if locked.status != MatchCandidate.Status.PROPOSED:
+        raise Conflict(
+            f"Match candidate {locked.pk} was already {locked.status}.", field="status", status=locked.status
+        )
+    return locked
+
+
+def _decided(
+    candidate: MatchCandidate, *, status: str, actor: Actor, now: datetime, **fields: object
+) -> None:
+    candidate.status = status
+    candidate.decided_by = _user(actor)
+    candidate.decided_at = now
+    for name, value in fields.items():
+        setattr(candidate, name, value)
+    candidate.save(update_fields=["status", "decided_by", "decided_at", *fields])
 
 
 @transaction.atomic
@@ -51,24 +68,14 @@ def candidate_accept(
 ) -> MergeRecord:
     """Same person: merge the newer profile into the older one (undoable, invariant 5)."""
     now = now or timezone.now()
-    candidate = _locked(candidate)
-    if candidate.status != MatchCandidate.Status.PROPOSED:
-        raise Conflict(
-            f"Match candidate {candidate.pk} was already {candidate.status}.",
-            field="status",
-            status=candidate.status,
-        )
+    candidate = _undecided(candidate)
     survivor = Customer.objects.get(pk=candidate.customer_low_id)
     absorbed = Customer.objects.get(pk=candidate.customer_high_id)
     # customer_merge refuses (409) when either side was already merged away; nothing is written then.
     merge = customer_services.customer_merge(
         survivor=survivor, absorbed=absorbed, actor=actor, via=via, now=now
     )
-    candidate.status = MatchCandidate.Status.ACCEPTED
-    candidate.decided_by = _user(actor)
-    candidate.decided_at = now
-    candidate.merge = merge
-    candidate.save(update_fields=["status", "decided_by", "decided_at", "merge"])
+    _decided(candidate, status=MatchCandidate.Status.ACCEPTED, actor=actor, now=now, merge=merge)
     return merge
 
 
@@ -78,17 +85,8 @@ def candidate_reject(
 ) -> MatchCandidate:
     """Not the same person: remembered, so the pair is never proposed again."""
     now = now or timezone.now()
-    candidate = _locked(candidate)
-    if candidate.status != MatchCandidate.Status.PROPOSED:
-        raise Conflict(
-            f"Match candidate {candidate.pk} was already {candidate.status}.",
-            field="status",
-            status=candidate.status,
-        )
-    candidate.status = MatchCandidate.Status.REJECTED
-    candidate.decided_by = _user(actor)
-    candidate.decided_at = now
-    candidate.save(update_fields=["status", "decided_by", "decided_at"])
+    candidate = _undecided(candidate)
+    _decided(candidate, status=MatchCandidate.Status.REJECTED, actor=actor, now=now)
     audit_record(
         actor=actor,
         action=AuditEntry.Action.UPDATE,
@@ -108,12 +106,9 @@ def candidate_merge_undo(
 ) -> MatchCandidate:
     """Undo an accepted candidate's merge; the pair is then remembered as not the same person."""
     now = now or timezone.now()
-    candidate = _locked(candidate)
+    candidate = MatchCandidate.objects.select_for_update().get(pk=candidate.pk)
     if candidate.status != MatchCandidate.Status.ACCEPTED or candidate.merge is None:
         raise Conflict(f"Match candidate {candidate.pk} has no merge to undo.", field="status")
     customer_services.merge_undo(merge=candidate.merge, actor=actor, via=via, now=now)
-    candidate.status = MatchCandidate.Status.REJECTED
-    candidate.decided_by = _user(actor)
-    candidate.decided_at = now
-    candidate.save(update_fields=["status", "decided_by", "decided_at"])
+    _decided(candidate, status=MatchCandidate.Status.REJECTED, actor=actor, now=now)
     return candidate
