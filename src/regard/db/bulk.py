@@ -155,6 +155,7 @@ def insert_per_key(
 
 # Below this many ids a plain IN list is as cheap as the array parameter.
 ARRAY_FROM = 50
+ARRAY_TYPES = frozenset({"bigint", "text"})
 
 
 def one_of(values: list[V], *, db_type: str = "bigint") -> list[V] | RawSQL:
@@ -163,8 +164,11 @@ def one_of(values: list[V], *, db_type: str = "bigint") -> list[V] | RawSQL:
     On PostgreSQL one array parameter (``IN (SELECT unnest(%s))``): a list of thousands of values
     costs more to turn into placeholders and parse than the query costs to run.
     """
+    if db_type not in ARRAY_TYPES:
+        raise ValueError(f"db_type: one of {', '.join(sorted(ARRAY_TYPES))}")
     if is_postgresql() and len(values) > ARRAY_FROM:
-        return RawSQL(f"SELECT unnest(%s::{db_type}[])", (values,))
+        # The type is one of ARRAY_TYPES (checked above); the values travel as one parameter.
+        return RawSQL(f"SELECT unnest(%s::{db_type}[])", (values,))  # nosec B611
     return values
 
 
