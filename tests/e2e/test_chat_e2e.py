@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import uvicorn
 from django.contrib.auth.models import User
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from regard.config.asgi import application
 from regard.privacy.roles import Role
@@ -53,21 +53,27 @@ def asgi_server(transactional_db: None) -> Iterator[str]:
     thread.join(timeout=10)
 
 
+def _live_inbox(browser: Browser, server: str, agent: User) -> tuple[BrowserContext, Page]:
+    """The agent signed in with the inbox open and listening: they count as online."""
+    context = browser.new_context()
+    inbox = context.new_page()
+    inbox.goto(f"{server}/accounts/login/")
+    inbox.get_by_label("User name").fill(agent.username)
+    inbox.get_by_label("Password").fill(PASSWORD)
+    inbox.get_by_role("button", name="Sign in").click()
+    inbox.wait_for_url(lambda url: "/accounts/login/" not in url)
+    inbox.goto(f"{server}/support/")
+    expect(inbox.get_by_test_id("live-status")).to_contain_text("Live:")
+    return context, inbox
+
+
 def test_operator_in_the_widget_reaches_the_agents_inbox_live_and_shows_the_place_in_line(
     asgi_server: str, browser: Browser, make_user: Callable[..., User], artifacts_dir: Path
 ) -> None:
     agent = make_user(Role.AGENT, username="agent-anna")
     demo_chat_site_ensure()
 
-    agent_context = browser.new_context()
-    inbox = agent_context.new_page()
-    inbox.goto(f"{asgi_server}/accounts/login/")
-    inbox.get_by_label("User name").fill(agent.username)
-    inbox.get_by_label("Password").fill(PASSWORD)
-    inbox.get_by_role("button", name="Sign in").click()
-    inbox.wait_for_url(lambda url: "/accounts/login/" not in url)
-    inbox.goto(f"{asgi_server}/support/")
-    expect(inbox.get_by_test_id("live-status")).to_contain_text("Live:")
+    agent_context, inbox = _live_inbox(browser, asgi_server, agent)
     expect(inbox.get_by_test_id("live-waiting")).to_contain_text("Nobody is waiting.")
 
     customer_context = browser.new_context()
@@ -139,15 +145,7 @@ def test_on_a_german_phone_the_widget_fills_the_screen_speaks_german_and_notices
     phone.screenshot(path=str(artifacts_dir / "chat-widget-phone-de.png"))
     phone_context.close()
 
-    agent_context = browser.new_context()
-    inbox = agent_context.new_page()
-    inbox.goto(f"{asgi_server}/accounts/login/")
-    inbox.get_by_label("User name").fill(agent.username)
-    inbox.get_by_label("Password").fill(PASSWORD)
-    inbox.get_by_role("button", name="Sign in").click()
-    inbox.wait_for_url(lambda url: "/accounts/login/" not in url)
-    inbox.goto(f"{asgi_server}/support/")
-    expect(inbox.get_by_test_id("live-status")).to_contain_text("Live:")
+    agent_context, _ = _live_inbox(browser, asgi_server, agent)  # the agent is online
 
     customer_context = browser.new_context(locale="de-DE")
     shop = customer_context.new_page()
